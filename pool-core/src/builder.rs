@@ -1,0 +1,185 @@
+//! [`PoolBuilder`]: limits, aging and `init` for a [`Pool`].
+
+use crate::depot::Depot;
+use crate::limits::Limits;
+use crate::pool::{DepotHandle, Init, Pool};
+use crate::reset::Reset;
+use crate::sync::Arc;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// Configures a [`Pool`]; made by [`Pool::builder`].
+///
+/// Every limit is optional. The defaults: 16 idle objects per thread cache, no limit on
+/// total idle objects or bytes, no size limit per object, and no automatic aging (call
+/// [`Pool::sweep`] yourself, or set [`age_every`](PoolBuilder::age_every)).
+///
+/// `F` is the `init` function once [`init`](PoolBuilder::init) is called; until then
+/// (`NoInit`), `build` needs `T: Default`.
+///
+/// # Examples
+///
+/// ```
+/// use pool_core::Pool;
+///
+/// let pool = Pool::<Vec<u8>>::builder()
+///     .thread_cache(4)
+///     .max_idle(64)
+///     .max_idle_bytes(8 << 20)
+///     .max_object_bytes(1 << 20)
+///     .build();
+/// let mut big = pool.get();
+/// big.reserve(4 << 20); // grew past the largest object worth keeping
+/// drop(big);
+/// assert_eq!(pool.stats().discarded.too_large, 1);
+/// ```
+#[must_use = "a builder does nothing until `.build()`"]
+pub struct PoolBuilder<T, F = NoInit> {
+    limits: Limits,
+    aging: Option<Aging<T>>,
+    init: F,
+    _marker: PhantomData<fn() -> T>,
+}
+
+/// The builder's `init` before [`PoolBuilder::init`] is called: `T::default`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoInit;
+
+/// An aging interval and the function that registers a depot with the aging thread
+/// (captured where `T: Send + 'static` is known).
+struct Aging<T> {
+    every: Duration,
+    register: fn(&Arc<Depot<T>>, Duration),
+}
+
+impl<T: Reset> PoolBuilder<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            limits: Limits::DEFAULT,
+            aging: None,
+            init: NoInit,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T: Reset, F> PoolBuilder<T, F> {
+    /// The most idle objects one thread's cache keeps (default 16). `0` turns thread caches
+    /// off: every get and return then goes to the shared depot, under its lock.
+    ///
+    /// Idle memory in thread caches is bounded by (threads alive at once) x this. A thread
+    /// moves half of it to or from the depot at a time.
+    pub fn thread_cache(mut self, objects: usize) -> Self {
+        self.limits.thread_cache.objects = objects;
+        self
+    }
+
+    /// The most heap bytes (by [`Reset::retained_bytes`]) one thread's cache keeps
+    /// (default: no limit beyond [`max_idle_bytes`](PoolBuilder::max_idle_bytes)).
+    pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
+        self.limits.thread_cache.bytes = bytes;
+        self
+    }
+
+    /// The most idle objects in the whole pool: thread caches, depot and victim generation
+    /// together (default: no limit). A return over it is dropped and counted in
+    /// [`Discarded::over_limit`](crate::Discarded::over_limit).
+    ///
+    /// Thread caches reserve their share of this ahead of use, so a thread can fill its
+    /// cache without shared writes; a reservation goes back when the thread's cache ages.
+    pub fn max_idle(mut self, objects: usize) -> Self {
+        self.limits.max_idle.objects = objects;
+        self
+    }
+
+    /// The most heap bytes the idle objects of the whole pool may keep, by
+    /// [`Reset::retained_bytes`] (default: no limit). Counted like
+    /// [`max_idle`](PoolBuilder::max_idle).
+    pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_idle.bytes = bytes;
+        self
+    }
+
+    /// The largest object worth keeping, by [`Reset::retained_bytes`] after reset (default:
+    /// no limit). A bigger one is dropped on return and counted in
+    /// [`Discarded::too_large`](crate::Discarded::too_large): this is what stops a buffer
+    /// that grew for one huge request from pinning that memory for good.
+    pub fn max_object_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_object_bytes = bytes;
+        self
+    }
+
+    /// Sets how new objects are made (default: `T::default()`). `init` runs outside any
+    /// lock or borrow of the pool.
+    pub fn init<G>(self, init: G) -> PoolBuilder<T, G>
+    where
+        G: Fn() -> T + Send + Sync + 'static,
+    {
+        PoolBuilder {
+            limits: self.limits,
+            aging: self.aging,
+            init,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Sweeps the pool every `interval` without anyone calling [`Pool::sweep`].
+    ///
+    /// How: one background thread per process (`pool-core-aging`, started on first use)
+    /// sleeps until the next pool is due and sweeps it. It holds only a weak reference, so
+    /// dropping the pool ends its aging. So a pool that gets no more traffic frees its idle
+    /// objects in the shared levels within two intervals, on that thread (hence
+    /// `T: Send`). Objects in a thread's own cache age when that thread next uses the pool;
+    /// keep thread caches small if threads may go quiet while holding memory.
+    ///
+    /// Under `cfg(loom)` no thread is started.
+    pub fn age_every(mut self, interval: Duration) -> Self
+    where
+        T: Send + 'static,
+    {
+        self.aging = Some(Aging {
+            every: interval,
+            register: crate::aging::register::<T>,
+        });
+        self
+    }
+
+    fn build_with(self, init: impl FnOnce(F) -> Init<T>) -> Pool<T> {
+        let init = init(self.init);
+        match self.aging {
+            None => Pool::from_parts(self.limits, init, DepotHandle::Inline(Depot::new())),
+            Some(aging) => {
+                let depot = Arc::new(Depot::new());
+                (aging.register)(&depot, aging.every);
+                Pool::from_parts(self.limits, init, DepotHandle::Shared(depot))
+            }
+        }
+    }
+}
+
+impl<T: Reset + Default> PoolBuilder<T, NoInit> {
+    /// Builds the pool; it makes objects with `T::default()`.
+    pub fn build(self) -> Pool<T> {
+        self.build_with(|NoInit| Init::Default(T::default))
+    }
+}
+
+impl<T: Reset, F> PoolBuilder<T, F>
+where
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    /// Builds the pool; it makes objects with the `init` function.
+    pub fn build(self) -> Pool<T> {
+        self.build_with(|init| Init::Custom(Box::new(init)))
+    }
+}
+
+impl<T, F> fmt::Debug for PoolBuilder<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("limits", &self.limits)
+            .field("age_every", &self.aging.as_ref().map(|aging| aging.every))
+            .finish_non_exhaustive()
+    }
+}

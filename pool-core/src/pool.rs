@@ -1,0 +1,441 @@
+//! [`Pool`]: the lookup order (this thread's cache, the shared depot, the victim generation,
+//! then `init`) and the return path (reset, measure, keep or drop).
+
+use crate::builder::PoolBuilder;
+use crate::depot::{Depot, Garbage, Idle};
+use crate::guard::{Pooled, PooledOwned};
+use crate::limits::Limits;
+use crate::local::LocalCache;
+use crate::reset::Reset;
+use crate::stats::{Discarded, Stats};
+use crate::sync::{Arc, Ordering, ThreadLocal, thread_locals_alive};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+/// A typed object pool with reset semantics, after Go's `sync.Pool`.
+///
+/// [`get`](Pool::get) hands out a [`Pooled`] guard; dropping the guard [resets](Reset) the
+/// object and keeps it for the next `get`. Lookups try this thread's cache (no lock, no
+/// atomic read-modify-write), then the shared depot, then the victim generation, and only
+/// then make a new object with the pool's `init`.
+///
+/// Idle objects age: each [`sweep`](Pool::sweep) moves the depot into the victim generation
+/// and drops the previous victims, so an object nobody asked for is freed within two
+/// sweeps. Sweeps run when you call them, or on a timer with
+/// [`PoolBuilder::age_every`].
+///
+/// `Pool<T>` is `Send` and `Sync` exactly when `T: Send`.
+///
+/// # Examples
+///
+/// ```
+/// use pool_core::Pool;
+///
+/// static BUFFERS: Pool<Vec<u8>> = Pool::new();
+///
+/// let mut buf = BUFFERS.get();
+/// buf.extend_from_slice(b"request body");
+/// let first = buf.as_ptr();
+/// drop(buf); // reset (cleared, capacity kept) and returned
+///
+/// let buf = BUFFERS.get();
+/// assert!(buf.is_empty());
+/// assert_eq!(buf.as_ptr(), first); // the same allocation, reused
+/// ```
+pub struct Pool<T> {
+    local: ThreadLocal<LocalCache<T>>,
+    depot: DepotHandle<T>,
+    limits: Limits,
+    init: Init<T>,
+    /// `Send + Sync` exactly when `T: Send` (as a mutex of `T` is), whatever the fields
+    /// above say; `LocalCache`'s `Send` impl relies on this.
+    _marker: PhantomData<std::sync::Mutex<T>>,
+}
+
+/// How a pool makes a new object.
+pub(crate) enum Init<T> {
+    /// `T::default`, kept as a function pointer so `Pool::new` can be `const`.
+    Default(fn() -> T),
+    Custom(Box<dyn Fn() -> T + Send + Sync>),
+}
+
+/// The depot, inline (so `Pool::new` can be `const`) or shared with the aging thread.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline is the point: a `const` pool cannot allocate, and a pool is not moved often"
+)]
+pub(crate) enum DepotHandle<T> {
+    Inline(Depot<T>),
+    Shared(Arc<Depot<T>>),
+}
+
+impl<T> Deref for DepotHandle<T> {
+    type Target = Depot<T>;
+
+    #[inline]
+    fn deref(&self) -> &Depot<T> {
+        match self {
+            DepotHandle::Inline(depot) => depot,
+            DepotHandle::Shared(depot) => depot,
+        }
+    }
+}
+
+impl<T: Reset + Default> Pool<T> {
+    crate::sync::const_fn_unless_loom! {
+        /// A pool that makes objects with `T::default()`, with the default limits: 16 idle
+        /// objects per thread cache, no total limit, no automatic aging. `const`, so it can
+        /// be a `static` (except under `cfg(loom)`, whose types are not `const`).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use pool_core::Pool;
+        ///
+        /// static NAMES: Pool<String> = Pool::new();
+        /// NAMES.get().push_str("temporary");
+        /// assert!(NAMES.get().is_empty());
+        /// ```
+        pub fn new() -> Self {
+            Self::from_parts(Limits::DEFAULT, Init::Default(T::default), DepotHandle::Inline(Depot::new()))
+        }
+    }
+}
+
+impl<T: Reset + Default> Default for Pool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Reset> Pool<T> {
+    /// A pool that makes objects with `init`, with the default limits.
+    ///
+    /// `init` runs outside any lock or borrow of the pool, so it may use the pool itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::with_init(|| Vec::<u8>::with_capacity(4096));
+    /// assert!(pool.get().capacity() >= 4096);
+    /// ```
+    pub fn with_init(init: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Self::from_parts(
+            Limits::DEFAULT,
+            Init::Custom(Box::new(init)),
+            DepotHandle::Inline(Depot::new()),
+        )
+    }
+
+    /// A builder for a pool with limits, aging or a custom `init`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder()
+    ///     .thread_cache(8)
+    ///     .max_idle(256)
+    ///     .age_every(Duration::from_secs(5))
+    ///     .init(|| Vec::with_capacity(16 * 1024))
+    ///     .build();
+    /// assert!(pool.get().capacity() >= 16 * 1024);
+    /// ```
+    pub fn builder() -> PoolBuilder<T> {
+        PoolBuilder::new()
+    }
+
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn from_parts(limits: Limits, init: Init<T>, depot: DepotHandle<T>) -> Self {
+            Self {
+                local: ThreadLocal::new(),
+                depot,
+                limits: limits.normalized(),
+                init,
+                _marker: PhantomData,
+            }
+        }
+    }
+
+    /// Takes an idle object (or makes one) and hands it out in a guard that returns it on
+    /// drop.
+    ///
+    /// The object has been reset (or is fresh from `init`): nothing of a previous user's
+    /// state is visible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<String> = Pool::new();
+    /// let mut s = pool.get();
+    /// s.push_str("hello");
+    /// assert_eq!(&*s, "hello");
+    /// ```
+    #[inline]
+    pub fn get(&self) -> Pooled<'_, T> {
+        Pooled::new(self, self.take())
+    }
+
+    /// Like [`get`](Pool::get), but the guard owns a handle to the pool, so it is
+    /// `'static` and can move to another thread (when `T: Send`) or into a task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    /// use std::sync::Arc;
+    ///
+    /// let pool: Arc<Pool<Vec<u8>>> = Arc::new(Pool::new());
+    /// let mut buf = pool.get_owned();
+    /// std::thread::spawn(move || buf.push(1)).join().unwrap();
+    /// assert_eq!(pool.stats().returned, 1);
+    /// ```
+    #[inline]
+    pub fn get_owned(self: &Arc<Self>) -> PooledOwned<T> {
+        PooledOwned::new(Arc::clone(self), self.take())
+    }
+
+    /// Resets `value` and keeps it for reuse, or drops it if the pool is at a limit.
+    ///
+    /// For objects made elsewhere (counted as `adopted`) or taken out with
+    /// [`Pooled::into_inner`].
+    ///
+    /// # Panics
+    ///
+    /// If `value`'s `reset` panics, the value is dropped (counted as `panicked`) and the
+    /// panic continues from here. The pool stays usable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<Vec<u8>> = Pool::new();
+    /// pool.put(Vec::with_capacity(1024));
+    /// assert!(pool.get().capacity() >= 1024);
+    /// ```
+    pub fn put(&self, value: T) {
+        self.depot.counters.add(&self.depot.counters.adopted, 1);
+        self.recycle(value);
+    }
+
+    /// Runs one aging cycle: the victim generation is dropped and the depot becomes the
+    /// new victim generation. Objects in use are never touched.
+    ///
+    /// Idle objects in the shared levels are freed by the second sweep after their last
+    /// use. A thread's own cache ages the same way, on that thread's next call into the
+    /// pool (it is never touched by another thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(0).build();
+    /// drop(pool.get());
+    /// pool.sweep();
+    /// assert_eq!(pool.stats().idle, 1); // in the victim generation, still reusable
+    /// pool.sweep();
+    /// assert_eq!(pool.stats().idle, 0); // aged out
+    /// ```
+    pub fn sweep(&self) {
+        self.depot.sweep();
+    }
+
+    /// A snapshot of the pool's counters and idle holdings.
+    pub fn stats(&self) -> Stats {
+        let counters = &self.depot.counters;
+        let load = |counter: &crate::sync::AtomicU64| counter.load(Ordering::Relaxed);
+        let mut stats = Stats {
+            created: load(&counters.created),
+            reused: load(&counters.reused),
+            returned: load(&counters.returned),
+            adopted: load(&counters.adopted),
+            detached: load(&counters.detached),
+            discarded: Discarded {
+                over_limit: load(&counters.over_limit),
+                too_large: load(&counters.too_large),
+                panicked: load(&counters.panicked),
+                aged_out: load(&counters.aged_out),
+            },
+            sweeps: load(&counters.sweeps),
+            ..Stats::default()
+        };
+        let mut idle = self.depot.idle();
+        for local in self.local.iter() {
+            stats.reused += local.reused.get();
+            stats.returned += local.returned.get();
+            idle.add(local.idle());
+        }
+        stats.idle = idle.objects;
+        stats.idle_bytes = idle.bytes;
+        stats
+    }
+
+    // === the get path ===
+
+    /// This thread's cache, or `None` while the thread is tearing down its thread-locals.
+    #[inline]
+    fn local(&self) -> Option<&LocalCache<T>> {
+        if !thread_locals_alive() {
+            return None;
+        }
+        Some(self.local.get_or(|| LocalCache::new(self.depot.epoch())))
+    }
+
+    #[inline]
+    fn take(&self) -> T {
+        let local = self.local();
+        if let Some(local) = local
+            && let Some(value) = local.pop(self.depot.epoch())
+        {
+            local.reused.bump();
+            return value;
+        }
+        match self.take_slow(local) {
+            Some(value) => value,
+            None => self.create(),
+        }
+    }
+
+    /// The thread cache is empty (or behind a sweep): go to the depot, then the victim.
+    #[cold]
+    fn take_slow(&self, local: Option<&LocalCache<T>>) -> Option<T> {
+        let mut garbage = Garbage::default();
+        let found = {
+            let mut depot = self.depot.lock();
+            let epoch = self.depot.epoch_locked(&depot);
+            match local {
+                Some(local) => {
+                    local.age(&mut depot, epoch, &self.limits, &mut garbage);
+                    local
+                        .refill(&mut depot, &self.limits)
+                        .or_else(|| depot.pop_one().map(|idle| idle.value))
+                }
+                None => depot.pop_one().map(|idle| idle.value),
+            }
+        };
+        garbage.dispose(&self.depot.counters);
+        if found.is_some() {
+            match local {
+                Some(local) => local.reused.bump(),
+                None => self.depot.counters.add(&self.depot.counters.reused, 1),
+            }
+        }
+        found
+    }
+
+    /// A miss: make a new object, outside every lock and borrow.
+    #[cold]
+    fn create(&self) -> T {
+        let value = match &self.init {
+            Init::Default(init) => init(),
+            Init::Custom(init) => init(),
+        };
+        self.depot.counters.add(&self.depot.counters.created, 1);
+        value
+    }
+
+    // === the return path ===
+
+    /// Resets `value` and keeps it or drops it. Used by guards on drop and by `put`.
+    pub(crate) fn recycle(&self, mut value: T) {
+        if std::thread::panicking() {
+            // The guard is dropped by unwinding: the object may be half-modified.
+            self.discard_panicked(value);
+            return;
+        }
+        let measured = catch_unwind(AssertUnwindSafe(|| {
+            value.reset();
+            value.retained_bytes()
+        }));
+        match measured {
+            Ok(bytes) => self.keep(Idle { value, bytes }),
+            Err(panic) => {
+                self.discard_panicked(value);
+                resume_unwind(panic);
+            }
+        }
+    }
+
+    pub(crate) fn count_detached(&self) {
+        self.depot.counters.add(&self.depot.counters.detached, 1);
+    }
+
+    fn discard_panicked(&self, value: T) {
+        self.depot.counters.add(&self.depot.counters.panicked, 1);
+        // Its destructor may panic too; that must not escape a drop during unwinding.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+    }
+
+    #[inline]
+    fn keep(&self, idle: Idle<T>) {
+        if idle.bytes > self.limits.max_object_bytes {
+            self.depot.counters.add(&self.depot.counters.too_large, 1);
+            drop(idle);
+            return;
+        }
+        let local = self.local();
+        let idle = match local {
+            Some(local) => match local.push(idle, self.depot.epoch(), &self.limits) {
+                Ok(()) => {
+                    local.returned.bump();
+                    return;
+                }
+                Err(idle) => idle,
+            },
+            None => idle,
+        };
+        self.keep_slow(local, idle);
+    }
+
+    /// The thread cache is full, out of budget or behind a sweep: trade with the depot.
+    #[cold]
+    fn keep_slow(&self, local: Option<&LocalCache<T>>, idle: Idle<T>) {
+        let mut garbage = Garbage::default();
+        let refused = {
+            let mut depot = self.depot.lock();
+            let epoch = self.depot.epoch_locked(&depot);
+            let idle = match local {
+                Some(local) => {
+                    local.age(&mut depot, epoch, &self.limits, &mut garbage);
+                    local
+                        .push(idle, epoch, &self.limits)
+                        .or_else(|idle| local.spill(idle, &mut depot, &self.limits))
+                        .err()
+                }
+                None => Some(idle),
+            };
+            idle.and_then(|idle| depot.push_one(idle, &self.limits, &mut garbage).err())
+        };
+        garbage.dispose(&self.depot.counters);
+        let counters = &self.depot.counters;
+        match refused {
+            Some(idle) => {
+                counters.add(&counters.over_limit, 1);
+                drop(idle);
+            }
+            None => match local {
+                Some(local) => local.returned.bump(),
+                None => counters.add(&counters.returned, 1),
+            },
+        }
+    }
+}
+
+impl<T: Reset> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("limits", &self.limits)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}

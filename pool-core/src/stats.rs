@@ -1,0 +1,179 @@
+//! Counters and the [`Stats`] snapshot.
+//!
+//! Events on the hot path (a get served from the pool, an accepted return) are counted in
+//! the calling thread's cache with a plain load and store: only that thread writes them, so
+//! no read-modify-write is needed. Rarer events are counted here with `fetch_add`.
+
+use crate::sync::{AtomicU64, Ordering};
+use std::fmt;
+
+/// A counter written by one thread only: an atomic so other threads may read it, but
+/// bumped without a read-modify-write.
+#[derive(Debug)]
+pub(crate) struct OwnedCounter(AtomicU64);
+
+impl OwnedCounter {
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self(AtomicU64::new(0))
+        }
+    }
+
+    /// Adds one. Only the owning thread may call this.
+    #[inline]
+    pub(crate) fn bump(&self) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counters for events off the hot path, shared by all threads.
+#[derive(Debug)]
+pub(crate) struct SharedCounters {
+    pub(crate) created: AtomicU64,
+    pub(crate) reused: AtomicU64,
+    pub(crate) returned: AtomicU64,
+    pub(crate) adopted: AtomicU64,
+    pub(crate) detached: AtomicU64,
+    pub(crate) over_limit: AtomicU64,
+    pub(crate) too_large: AtomicU64,
+    pub(crate) panicked: AtomicU64,
+    pub(crate) aged_out: AtomicU64,
+    pub(crate) sweeps: AtomicU64,
+}
+
+impl SharedCounters {
+    crate::sync::const_fn_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self {
+                created: AtomicU64::new(0),
+                reused: AtomicU64::new(0),
+                returned: AtomicU64::new(0),
+                adopted: AtomicU64::new(0),
+                detached: AtomicU64::new(0),
+                over_limit: AtomicU64::new(0),
+                too_large: AtomicU64::new(0),
+                panicked: AtomicU64::new(0),
+                aged_out: AtomicU64::new(0),
+                sweeps: AtomicU64::new(0),
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of what a pool has done and holds, from [`Pool::stats`](crate::Pool::stats).
+///
+/// Counts are cumulative since the pool was made. Under concurrent use the fields are read
+/// one by one, so they may disagree slightly; when the pool is quiet they balance:
+/// `created + adopted == idle + in_use() + detached + discarded.total()`.
+///
+/// # Examples
+///
+/// ```
+/// use pool_core::Pool;
+///
+/// let pool: Pool<Vec<u8>> = Pool::new();
+/// drop(pool.get()); // created, then returned
+/// drop(pool.get()); // reused
+/// let stats = pool.stats();
+/// assert_eq!((stats.created, stats.reused, stats.returned), (1, 1, 2));
+/// assert_eq!(stats.idle, 1);
+/// println!("{stats}");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Objects made by the pool's `init` because no idle one was at hand (misses).
+    pub created: u64,
+    /// Gets served with an idle object (hits).
+    pub reused: u64,
+    /// Objects reset and kept for reuse, by guard drop or [`put`](crate::Pool::put).
+    pub returned: u64,
+    /// Objects handed in with [`put`](crate::Pool::put) that the pool did not create.
+    pub adopted: u64,
+    /// Objects taken out for good with `into_inner`.
+    pub detached: u64,
+    /// Objects the pool dropped instead of keeping, by reason.
+    pub discarded: Discarded,
+    /// Idle objects held now: thread caches, depot and victim generation.
+    pub idle: usize,
+    /// Heap bytes the idle objects keep, by [`Reset::retained_bytes`](crate::Reset::retained_bytes).
+    pub idle_bytes: usize,
+    /// Aging cycles run, by [`sweep`](crate::Pool::sweep) or the aging thread.
+    pub sweeps: u64,
+}
+
+/// Objects a pool dropped instead of keeping, by reason. Part of [`Stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Discarded {
+    /// Returned when the pool already held its maximum idle objects or bytes.
+    pub over_limit: u64,
+    /// Returned with more retained bytes than the pool's largest object worth keeping.
+    pub too_large: u64,
+    /// Their `reset` (or `retained_bytes`) panicked, or their guard was dropped while its
+    /// thread was unwinding from a panic, so their state could not be trusted.
+    pub panicked: u64,
+    /// Idle through two sweeps, or pushed out of the victim generation by fresh returns.
+    pub aged_out: u64,
+}
+
+impl Discarded {
+    /// All discarded objects.
+    pub fn total(&self) -> u64 {
+        self.over_limit + self.too_large + self.panicked + self.aged_out
+    }
+}
+
+impl Stats {
+    /// Objects out with users now, derived from the balance
+    /// `created + adopted == idle + in_use + detached + discarded`. Exact when the pool is
+    /// quiet, approximate under concurrent use.
+    pub fn in_use(&self) -> u64 {
+        (self.created + self.adopted)
+            .saturating_sub(self.idle as u64 + self.detached + self.discarded.total())
+    }
+
+    /// The share of gets served from the pool, from 0.0 to 1.0 (1.0 before any get).
+    pub fn hit_rate(&self) -> f64 {
+        let gets = self.created + self.reused;
+        if gets == 0 {
+            1.0
+        } else {
+            self.reused as f64 / gets as f64
+        }
+    }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "created {} | reused {} ({:.1}% hits) | returned {} | idle {} ({} B) | in use {} | \
+             discarded {} (over limit {}, too large {}, panicked {}, aged out {}) | detached {} | sweeps {}",
+            self.created,
+            self.reused,
+            self.hit_rate() * 100.0,
+            self.returned,
+            self.idle,
+            self.idle_bytes,
+            self.in_use(),
+            self.discarded.total(),
+            self.discarded.over_limit,
+            self.discarded.too_large,
+            self.discarded.panicked,
+            self.discarded.aged_out,
+            self.detached,
+            self.sweeps,
+        )
+    }
+}
