@@ -1,0 +1,305 @@
+//! Single-thread behaviour of `Pool`: reuse, reset, limits, aging, panics.
+
+mod support;
+
+use pool_core::{Pool, Pooled, PooledOwned, Reset};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+use support::{Counts, Tracked};
+
+#[test]
+fn the_same_allocation_comes_back_cleared() {
+    let pool: Pool<Vec<u8>> = Pool::new();
+    let mut buf = pool.get();
+    buf.extend_from_slice(&[7; 1000]);
+    let (ptr, cap) = (buf.as_ptr(), buf.capacity());
+    drop(buf);
+    let buf = pool.get();
+    assert!(buf.is_empty(), "contents must be cleared");
+    assert_eq!(
+        (buf.as_ptr(), buf.capacity()),
+        (ptr, cap),
+        "allocation must be reused"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.created, stats.reused, stats.returned), (1, 1, 1));
+}
+
+#[test]
+fn every_return_resets_the_object() {
+    let counts = Counts::new();
+    let pool = Pool::with_init(Tracked::maker(&counts));
+    for _ in 0..100 {
+        let mut a = pool.get();
+        let mut b = pool.get();
+        a.use_it();
+        b.use_it();
+    }
+    assert_eq!(counts.resets(), 200);
+    assert_eq!(counts.made(), 2, "two objects serve two at a time");
+    pool.put(Tracked::new(&counts));
+    assert_eq!(counts.resets(), 201, "put resets too");
+}
+
+#[test]
+fn into_inner_takes_the_object_out_for_good() {
+    let counts = Counts::new();
+    let pool = Pool::with_init(Tracked::maker(&counts));
+    let mut guard = pool.get();
+    guard.use_it();
+    let taken = Pooled::into_inner(guard);
+    assert!(taken.dirty, "not reset on the way out");
+    assert_eq!(counts.resets(), 0);
+    let stats = pool.stats();
+    assert_eq!((stats.detached, stats.idle), (1, 0));
+    drop(taken);
+
+    let pool = Arc::new(pool);
+    let owned = pool.get_owned();
+    let id = owned.id;
+    let taken = PooledOwned::into_inner(owned);
+    assert_eq!(taken.id, id);
+    assert_eq!(
+        Arc::strong_count(&pool),
+        1,
+        "into_inner releases the pool handle"
+    );
+}
+
+#[test]
+fn put_resets_and_adopts_foreign_objects() {
+    let pool: Pool<String> = Pool::new();
+    let mut s = String::with_capacity(64);
+    s.push_str("stale");
+    pool.put(s);
+    let s = pool.get();
+    assert!(s.is_empty() && s.capacity() >= 64);
+    let stats = pool.stats();
+    assert_eq!((stats.adopted, stats.created, stats.reused), (1, 0, 1));
+}
+
+/// Resets by panicking when told to.
+#[derive(Default)]
+struct Fragile {
+    explode: bool,
+    data: Vec<u8>,
+}
+
+impl Reset for Fragile {
+    fn reset(&mut self) {
+        assert!(!self.explode, "reset refuses this object");
+        self.data.clear();
+    }
+}
+
+#[test]
+fn a_panicking_reset_drops_the_object_and_the_pool_stays_usable() {
+    let pool: Pool<Fragile> = Pool::new();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut f = pool.get();
+        f.explode = true;
+    }));
+    assert!(
+        result.is_err(),
+        "the reset's panic continues from the guard's drop"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.discarded.panicked, stats.idle), (1, 0));
+    // Usable afterwards, and the bad object never comes back.
+    let mut f = pool.get();
+    assert!(!f.explode);
+    f.data.push(1);
+    drop(f);
+    assert_eq!(pool.stats().idle, 1);
+}
+
+#[test]
+fn a_guard_dropped_while_unwinding_discards_its_object_without_reset() {
+    let counts = Counts::new();
+    let pool = Pool::with_init(Tracked::maker(&counts));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut t = pool.get();
+        t.use_it();
+        panic!("user code fails halfway through");
+    }));
+    assert!(result.is_err());
+    assert_eq!(counts.resets(), 0, "a half-modified object is not reset");
+    assert_eq!(counts.drops(), 1, "it is dropped");
+    assert_eq!(pool.stats().discarded.panicked, 1);
+    let mut t = pool.get();
+    t.use_it();
+}
+
+#[test]
+fn two_sweeps_release_every_idle_object() {
+    let counts = Counts::new();
+    let pool = Pool::builder()
+        .thread_cache(4)
+        .init(Tracked::maker(&counts))
+        .build();
+    let held: Vec<_> = (0..20).map(|_| pool.get()).collect();
+    drop(held);
+    assert_eq!(
+        pool.stats().idle,
+        20,
+        "4 in this thread's cache, 16 in the depot"
+    );
+
+    pool.sweep();
+    assert_eq!(
+        counts.drops(),
+        0,
+        "one sweep keeps objects reusable (victim generation)"
+    );
+    pool.sweep();
+    assert_eq!(
+        counts.drops(),
+        16,
+        "the second sweep frees the shared levels"
+    );
+    assert_eq!(
+        pool.stats().idle,
+        4,
+        "this thread's cache waits for the thread's next visit"
+    );
+
+    // The visit ages the thread's own cache (two sweeps behind: dropped), then misses.
+    drop(pool.get());
+    assert_eq!(counts.drops(), 20);
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.idle, stats.created, stats.discarded.aged_out),
+        (1, 21, 20)
+    );
+}
+
+#[test]
+fn one_sweep_keeps_objects_reusable_from_the_victim_generation() {
+    let counts = Counts::new();
+    let pool = Pool::builder()
+        .thread_cache(0)
+        .init(Tracked::maker(&counts))
+        .build();
+    drop(pool.get());
+    pool.sweep();
+    drop(pool.get());
+    assert_eq!(counts.made(), 1, "the victim served the get");
+    pool.sweep();
+    pool.sweep();
+    assert_eq!((pool.stats().idle, counts.drops()), (0, 1));
+}
+
+#[test]
+fn the_idle_maximum_holds() {
+    let counts = Counts::new();
+    let pool = Pool::builder()
+        .thread_cache(8)
+        .max_idle(5)
+        .init(Tracked::maker(&counts))
+        .build();
+    let held: Vec<_> = (0..50).map(|_| pool.get()).collect();
+    drop(held);
+    let stats = pool.stats();
+    assert_eq!(stats.idle, 5);
+    assert_eq!(stats.discarded.over_limit, 45);
+    assert_eq!(counts.drops(), 45);
+}
+
+#[test]
+fn objects_over_the_size_limit_are_dropped_on_return() {
+    let pool: Pool<Vec<u8>> = Pool::builder().max_object_bytes(64 * 1024).build();
+    let mut small = pool.get();
+    small.reserve(4096);
+    let mut huge = pool.get();
+    huge.reserve(1 << 20);
+    drop((small, huge));
+    let stats = pool.stats();
+    assert_eq!((stats.idle, stats.discarded.too_large), (1, 1));
+    assert!(stats.idle_bytes >= 4096 && stats.idle_bytes < 64 * 1024);
+}
+
+#[test]
+fn the_idle_byte_budget_holds() {
+    let pool: Pool<Vec<u8>> = Pool::builder()
+        .max_idle_bytes(100_000)
+        .init(|| Vec::with_capacity(10_000))
+        .build();
+    let held: Vec<_> = (0..30).map(|_| pool.get()).collect();
+    drop(held);
+    let stats = pool.stats();
+    assert!(stats.idle_bytes <= 100_000, "{stats}");
+    assert_eq!(stats.idle, 10);
+    assert_eq!(stats.discarded.over_limit, 20);
+}
+
+#[test]
+fn thread_cache_zero_still_pools_through_the_depot() {
+    let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(0).build();
+    let mut v = pool.get();
+    v.reserve(100);
+    let ptr = v.as_ptr();
+    drop(v);
+    assert_eq!(pool.get().as_ptr(), ptr);
+}
+
+static SHARED: Pool<String> = Pool::new();
+
+#[test]
+fn a_static_pool_works() {
+    SHARED.get().push_str("x");
+    assert!(SHARED.get().is_empty());
+    assert!(SHARED.stats().reused >= 1);
+}
+
+/// Its pool's `init` and its `reset` both use the same pool: Go calls `New` only after
+/// unpinning for this reason, and we call `init` and `reset` outside every lock and borrow.
+struct Reentrant {
+    scratch: Vec<u8>,
+}
+
+static IN_INIT: AtomicBool = AtomicBool::new(false);
+static IN_RESET: AtomicBool = AtomicBool::new(false);
+
+static REENTRANT: LazyLock<Pool<Reentrant>> = LazyLock::new(|| {
+    Pool::with_init(|| {
+        if !IN_INIT.swap(true, Ordering::SeqCst) {
+            drop(REENTRANT.get()); // a get (and a return) while making an object
+            IN_INIT.store(false, Ordering::SeqCst);
+        }
+        Reentrant {
+            scratch: Vec::new(),
+        }
+    })
+});
+
+impl Reset for Reentrant {
+    fn reset(&mut self) {
+        self.scratch.clear();
+        if !IN_RESET.swap(true, Ordering::SeqCst) {
+            let mut nested = REENTRANT.get(); // a get and a return while resetting
+            nested.scratch.push(9);
+            drop(nested);
+            IN_RESET.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn init_and_reset_may_use_the_pool_itself() {
+    let mut a = REENTRANT.get();
+    a.scratch.push(1);
+    drop(a);
+    let b = REENTRANT.get();
+    assert!(b.scratch.is_empty());
+    drop(b);
+    let stats = REENTRANT.stats();
+    // The outer object, the one the nested get in `init` made, and the one the nested get
+    // in that object's reset made.
+    assert_eq!(stats.created, 3, "{stats}");
+    assert_eq!(
+        (stats.in_use(), stats.idle),
+        (0, 3),
+        "everything came back: {stats}"
+    );
+}
