@@ -247,7 +247,7 @@ static SHARED: Pool<String> = Pool::new();
 
 #[test]
 fn a_static_pool_works() {
-    SHARED.get().push_str("x");
+    SHARED.get().push_str("some text");
     assert!(SHARED.get().is_empty());
     assert!(SHARED.stats().reused >= 1);
 }
