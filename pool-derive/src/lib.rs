@@ -1,10 +1,30 @@
-//! `#[derive(Reset)]` for `pool-core` (placeholder until the derive lands).
+//! `#[derive(Reset)]` for [`pool-core`](https://docs.rs/pool-core).
+//!
+//! Use it through `pool_core`, which re-exports it (feature `derive`, on by default):
+//! `use pool_core::Reset;` brings in both the trait and the derive. The attributes are
+//! documented on [`derive_reset`](macro@Reset).
+//!
+//! The crate follows thiserror's layout: `ast.rs` reads the input, `attr.rs` the
+//! `#[reset(...)]` attributes, `valid.rs` checks them (all errors at once), `generics.rs`
+//! infers where-clauses, `expand.rs` writes the impl and `fallback.rs` the output on error.
 #![forbid(unsafe_code)]
 
-use proc_macro::TokenStream;
+mod ast;
+mod attr;
+mod expand;
+mod fallback;
+mod generics;
+mod valid;
 
-/// Derive `pool_core::Reset`.
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+// The attribute reference lives in `doc/reset.md`. Its examples use `pool_core`, which this
+// crate cannot depend on, so they are not run here (`cfg(doctest)`); pool-core's tests run
+// the same file.
+#[cfg_attr(not(doctest), doc = include_str!("../doc/reset.md"))]
 #[proc_macro_derive(Reset, attributes(reset))]
-pub fn derive_reset(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_reset(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
 }

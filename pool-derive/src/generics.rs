@@ -1,0 +1,146 @@
+//! Inferred where-clauses.
+//!
+//! For every field whose type mentions a type parameter, the impl gets a where-clause for
+//! exactly the trait the generated code calls on that field: `Vec<T>: Reset`, `T: Default`,
+//! `B: ZeroFill`. Bounding the field type rather than the bare parameter is what thiserror
+//! does: `struct Batch<T> { items: Vec<T> }` then needs nothing of `T`, since every `Vec`
+//! resets. A field of type `T` gets `T: Reset`. Fields that mention no parameter get no
+//! bound (the call is checked as is, and a failure points at the field); parameters used only
+//! in skipped fields, lifetimes and const parameters get nothing.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::{
+    GenericArgument, Generics, Ident, PathArguments, ReturnType, Type, TypeParamBound, WhereClause,
+    WherePredicate,
+};
+
+/// The type parameters of the deriving type.
+pub struct ParamsInScope<'a> {
+    names: BTreeSet<&'a Ident>,
+}
+
+impl<'a> ParamsInScope<'a> {
+    pub fn new(generics: &'a Generics) -> Self {
+        ParamsInScope {
+            names: generics.type_params().map(|param| &param.ident).collect(),
+        }
+    }
+
+    /// Whether `ty` mentions one of the parameters anywhere (`T`, `Vec<T>`, `T::Item`,
+    /// `[T; 4]`, `fn(T)`...). A type macro counts as mentioning one, to be safe: an extra
+    /// where-clause is harmless, a missing one is an error.
+    pub fn intersects(&self, ty: &Type) -> bool {
+        !self.names.is_empty() && self.crawl(ty)
+    }
+
+    fn crawl(&self, ty: &Type) -> bool {
+        match ty {
+            Type::Path(ty) => {
+                let qself = ty.qself.as_ref().is_some_and(|q| self.crawl(&q.ty));
+                let head = ty.qself.is_none()
+                    && ty.path.leading_colon.is_none()
+                    && ty
+                        .path
+                        .segments
+                        .first()
+                        .is_some_and(|s| self.names.contains(&s.ident));
+                qself
+                    || head
+                    || ty
+                        .path
+                        .segments
+                        .iter()
+                        .any(|s| self.arguments(&s.arguments))
+            }
+            Type::Array(ty) => self.crawl(&ty.elem),
+            Type::Slice(ty) => self.crawl(&ty.elem),
+            Type::Ptr(ty) => self.crawl(&ty.elem),
+            Type::Reference(ty) => self.crawl(&ty.elem),
+            Type::Paren(ty) => self.crawl(&ty.elem),
+            Type::Group(ty) => self.crawl(&ty.elem),
+            Type::Tuple(ty) => ty.elems.iter().any(|ty| self.crawl(ty)),
+            Type::BareFn(ty) => {
+                ty.inputs.iter().any(|arg| self.crawl(&arg.ty))
+                    || matches!(&ty.output, ReturnType::Type(_, ty) if self.crawl(ty))
+            }
+            Type::TraitObject(ty) => ty.bounds.iter().any(|b| self.bound(b)),
+            Type::ImplTrait(ty) => ty.bounds.iter().any(|b| self.bound(b)),
+            Type::Never(_) | Type::Infer(_) => false,
+            _ => true,
+        }
+    }
+
+    fn arguments(&self, arguments: &PathArguments) -> bool {
+        match arguments {
+            PathArguments::None => false,
+            PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+                GenericArgument::Type(ty) => self.crawl(ty),
+                GenericArgument::AssocType(assoc) => self.crawl(&assoc.ty),
+                _ => false,
+            }),
+            PathArguments::Parenthesized(args) => {
+                args.inputs.iter().any(|ty| self.crawl(ty))
+                    || matches!(&args.output, ReturnType::Type(_, ty) if self.crawl(ty))
+            }
+        }
+    }
+
+    fn bound(&self, bound: &TypeParamBound) -> bool {
+        match bound {
+            TypeParamBound::Trait(bound) => bound
+                .path
+                .segments
+                .iter()
+                .any(|s| self.arguments(&s.arguments)),
+            _ => false,
+        }
+    }
+}
+
+/// Where-clauses collected per field type, deduplicated, in first-seen order.
+#[derive(Default)]
+pub struct InferredBounds {
+    types: Vec<(Type, Vec<TokenStream>)>,
+    seen: BTreeSet<(String, String)>,
+}
+
+impl InferredBounds {
+    pub fn insert(&mut self, ty: &Type, bound: TokenStream) {
+        let key = (ty.to_token_stream().to_string(), bound.to_string());
+        if !self.seen.insert(key) {
+            return;
+        }
+        let key = ty.to_token_stream().to_string();
+        match self
+            .types
+            .iter_mut()
+            .find(|(known, _)| known.to_token_stream().to_string() == key)
+        {
+            Some((_, bounds)) => bounds.push(bound),
+            None => self.types.push((ty.clone(), vec![bound])),
+        }
+    }
+
+    /// The type's own where-clause, then the inferred bounds, then the user's `bound(...)`.
+    pub fn augment_where_clause(
+        &self,
+        generics: &Generics,
+        extra: &[WherePredicate],
+    ) -> Option<WhereClause> {
+        let mut clause = generics
+            .where_clause
+            .clone()
+            .unwrap_or_else(|| WhereClause {
+                where_token: <syn::Token![where]>::default(),
+                predicates: syn::punctuated::Punctuated::new(),
+            });
+        for (ty, bounds) in &self.types {
+            clause.predicates.push(syn::parse_quote!(#ty: #(#bounds)+*));
+        }
+        clause.predicates.extend(extra.iter().cloned());
+        (!clause.predicates.is_empty()).then_some(clause)
+    }
+}
