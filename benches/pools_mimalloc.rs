@@ -1,0 +1,3 @@
+//! Placeholder until the pools_mimalloc benchmark lands.
+
+fn main() {}

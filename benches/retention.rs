@@ -1,0 +1,3 @@
+//! Placeholder until the retention benchmark lands.
+
+fn main() {}
