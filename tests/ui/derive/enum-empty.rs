@@ -1,0 +1,6 @@
+use pool_core::Reset;
+
+#[derive(Reset)]
+enum Never {}
+
+fn main() {}
