@@ -9,7 +9,7 @@ use crate::depot::Depot;
 use crate::sync::{Arc, Weak};
 
 /// Something the aging thread can sweep.
-trait Sweep: Send + Sync {
+pub(crate) trait Sweep: Send + Sync {
     fn sweep(&self);
 }
 
@@ -20,16 +20,20 @@ impl<T: Send> Sweep for Depot<T> {
 }
 
 /// Registers `depot` to be swept every `every`.
-#[cfg(not(loom))]
 pub(crate) fn register<T: Send + 'static>(depot: &Arc<Depot<T>>, every: std::time::Duration) {
-    let target: Weak<dyn Sweep> = Arc::downgrade(depot) as Weak<dyn Sweep>;
+    register_sweeper(Arc::downgrade(depot) as Weak<dyn Sweep>, every);
+}
+
+/// Registers anything sweepable to be swept every `every`, while it lives.
+#[cfg(not(loom))]
+pub(crate) fn register_sweeper(target: Weak<dyn Sweep>, every: std::time::Duration) {
     thread::register(target, every);
 }
 
 /// Under loom no aging thread runs; models call `sweep` themselves.
 #[cfg(loom)]
-pub(crate) fn register<T: Send + 'static>(depot: &Arc<Depot<T>>, every: std::time::Duration) {
-    let _ = (Arc::downgrade(depot) as Weak<dyn Sweep>, every);
+pub(crate) fn register_sweeper(target: Weak<dyn Sweep>, every: std::time::Duration) {
+    let _ = (target, every);
 }
 
 #[cfg(not(loom))]

@@ -1,5 +1,6 @@
 //! [`PoolBuilder`]: limits, aging and `init` for a [`Pool`].
 
+use crate::budget::Ledger;
 use crate::depot::Depot;
 use crate::limits::Limits;
 use crate::pool::{DepotHandle, Init, Pool};
@@ -38,6 +39,8 @@ use std::time::Duration;
 pub struct PoolBuilder<T, F = NoInit> {
     limits: Limits,
     aging: Option<Aging<T>>,
+    /// A byte budget shared with other pools (a `BufferPool`'s size classes).
+    shared_bytes: Option<Arc<Ledger>>,
     init: F,
     _marker: PhantomData<fn() -> T>,
 }
@@ -58,6 +61,7 @@ impl<T: Reset> PoolBuilder<T> {
         Self {
             limits: Limits::DEFAULT,
             aging: None,
+            shared_bytes: None,
             init: NoInit,
             _marker: PhantomData,
         }
@@ -110,6 +114,14 @@ impl<T: Reset, F> PoolBuilder<T, F> {
         self
     }
 
+    /// Counts idle bytes against `ledger`, shared with other pools, instead of a budget of
+    /// this pool's own. The ledger's maximum replaces `max_idle_bytes`.
+    pub(crate) fn shared_byte_budget(mut self, ledger: Arc<Ledger>) -> Self {
+        self.limits.max_idle.bytes = ledger.max();
+        self.shared_bytes = Some(ledger);
+        self
+    }
+
     /// Sets how new objects are made (default: `T::default()`). `init` runs outside any
     /// lock or borrow of the pool.
     pub fn init<G>(self, init: G) -> PoolBuilder<T, G>
@@ -119,6 +131,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
         PoolBuilder {
             limits: self.limits,
             aging: self.aging,
+            shared_bytes: self.shared_bytes,
             init,
             _marker: PhantomData,
         }
@@ -147,14 +160,20 @@ impl<T: Reset, F> PoolBuilder<T, F> {
 
     fn build_with(self, init: impl FnOnce(F) -> Init<T>) -> Pool<T> {
         let init = init(self.init);
-        match self.aging {
-            None => Pool::from_parts(self.limits, init, DepotHandle::Inline(Depot::new())),
+        let limits = self.limits.normalized();
+        let depot = match self.shared_bytes {
+            Some(ledger) => Depot::with_shared_bytes(&limits, ledger),
+            None => Depot::new(&limits),
+        };
+        let depot = match self.aging {
+            None => DepotHandle::Inline(depot),
             Some(aging) => {
-                let depot = Arc::new(Depot::new());
+                let depot = Arc::new(depot);
                 (aging.register)(&depot, aging.every);
-                Pool::from_parts(self.limits, init, DepotHandle::Shared(depot))
+                DepotHandle::Shared(depot)
             }
-        }
+        };
+        Pool::from_parts(limits, init, depot)
     }
 }
 

@@ -10,16 +10,17 @@
 //! most two sweeps. Lookups take the depot first and the victim last, so idle objects age
 //! out if at all possible.
 //!
-//! Budget: `primary + victim + credit_out <= max_idle` in objects and bytes, where
-//! `credit_out` is what thread caches have reserved for themselves. Reserving ahead is what
-//! lets a thread fill its own cache without touching shared state.
+//! Budget (see `budget.rs`): the idle levels plus what thread caches have reserved stay
+//! within `max_idle`, in objects and bytes. Reserving ahead is what lets a thread fill its
+//! own cache without touching shared state.
 //!
 //! Nothing here runs user code: methods hand back what must be dropped (`Garbage`) so the
 //! caller drops it after releasing the lock.
 
-use crate::limits::{Limits, UNLIMITED, Usage};
+use crate::budget::{Budget, ByteLedger, Ledger};
+use crate::limits::{Limits, Usage};
 use crate::stats::SharedCounters;
-use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock};
 use crossbeam_utils::CachePadded;
 use std::mem;
 
@@ -101,8 +102,7 @@ pub(crate) struct DepotState<T> {
     victim: Level<T>,
     /// Emptied magazines kept for reuse; cleared by each sweep.
     empties: Vec<Magazine<T>>,
-    /// What thread caches have reserved, counted only for limits that are set.
-    credit_out: Usage,
+    budget: Budget,
 }
 
 /// Emptied magazines kept between sweeps: enough for a few threads to trade without
@@ -110,12 +110,9 @@ pub(crate) struct DepotState<T> {
 const EMPTIES_KEPT: usize = 64;
 
 impl<T> DepotState<T> {
-    const fn new() -> Self {
-        Self {
-            primary: Level::new(),
-            victim: Level::new(),
-            empties: Vec::new(),
-            credit_out: Usage::ZERO,
+    crate::sync::const_fn_unless_loom! {
+        fn new(budget: Budget) -> Self {
+            Self { primary: Level::new(), victim: Level::new(), empties: Vec::new(), budget }
         }
     }
 
@@ -124,41 +121,28 @@ impl<T> DepotState<T> {
         self.primary.usage.plus(self.victim.usage)
     }
 
-    fn reserved(&self) -> Usage {
-        self.idle().plus(self.credit_out)
-    }
-
     /// Reserves up to `want` for a thread cache, within the pool's budget.
-    pub(crate) fn grant(&mut self, want: Usage, limits: &Limits) -> Usage {
-        let reserved = self.reserved();
-        let granted = Usage {
-            objects: grant_within(want.objects, reserved.objects, limits.max_idle.objects),
-            bytes: grant_within(want.bytes, reserved.bytes, limits.max_idle.bytes),
-        };
-        self.credit_out.add(counted(granted, limits));
-        granted
+    pub(crate) fn grant(&mut self, want: Usage) -> Usage {
+        self.budget.reserve_up_to(want)
     }
 
-    /// Returns a thread cache's reservation to the budget.
-    pub(crate) fn release(&mut self, credit: Usage, limits: &Limits) {
-        self.credit_out.sub(counted(credit, limits));
+    /// Returns a thread cache's reservation (or the share of objects it dropped).
+    pub(crate) fn release(&mut self, credit: Usage) {
+        self.budget.release(credit);
     }
 
-    /// Drops victim magazines, oldest generation first, until `need` more fits the budget.
-    /// Returns whether it fits.
-    pub(crate) fn make_room(
-        &mut self,
-        need: Usage,
-        limits: &Limits,
-        garbage: &mut Garbage<T>,
-    ) -> bool {
+    /// Reserves `need`, dropping victim magazines (oldest generation first) until it
+    /// fits. Returns whether it got the reservation.
+    fn make_room(&mut self, need: Usage, garbage: &mut Garbage<T>) -> bool {
         loop {
-            let after = counted(self.reserved(), limits).plus(counted(need, limits));
-            if after.fits(limits.max_idle) {
+            if self.budget.reserve_exact(need) {
                 return true;
             }
             match self.victim.pop() {
-                Some(magazine) => garbage.aged_out.push(magazine),
+                Some(magazine) => {
+                    self.budget.release(usage_of(&magazine));
+                    garbage.aged_out.push(magazine);
+                }
                 None => return false,
             }
         }
@@ -166,31 +150,23 @@ impl<T> DepotState<T> {
 
     /// Takes a magazine from a thread cache whose reservation covered it: the objects move
     /// from the thread's credit into the depot, so the budget does not change.
-    pub(crate) fn put_magazine(&mut self, magazine: Magazine<T>, limits: &Limits) {
-        self.credit_out.sub(counted(usage_of(&magazine), limits));
+    pub(crate) fn put_magazine(&mut self, magazine: Magazine<T>) {
         self.primary.push(magazine);
     }
 
-    /// Hands a thread cache a magazine of idle objects, depot first, victim last. The
-    /// objects become the thread's credit.
-    pub(crate) fn take_magazine(
-        &mut self,
-        max_bytes: usize,
-        limits: &Limits,
-    ) -> Option<Magazine<T>> {
+    /// Hands a thread cache a magazine of idle objects, depot first, victim last; the
+    /// objects become the thread's credit. `None` if the next one is heavier than
+    /// `max_bytes` (single objects still move, by `pop_one`).
+    pub(crate) fn take_magazine(&mut self, max_bytes: usize) -> Option<Magazine<T>> {
         let level = if !self.primary.magazines.is_empty() {
             &mut self.primary
         } else {
             &mut self.victim
         };
-        // A magazine too heavy for the thread's byte cap stays; single objects still move.
-        let usage = usage_of(level.magazines.last()?);
-        if usage.bytes > max_bytes {
+        if usage_of(level.magazines.last()?).bytes > max_bytes {
             return None;
         }
-        let magazine = level.pop()?;
-        self.credit_out.add(counted(usage, limits));
-        Some(magazine)
+        level.pop()
     }
 
     /// Stores one object, without a thread's reservation: it must fit the budget.
@@ -200,7 +176,7 @@ impl<T> DepotState<T> {
         limits: &Limits,
         garbage: &mut Garbage<T>,
     ) -> Result<(), Idle<T>> {
-        if !self.make_room(Usage::one(idle.bytes), limits, garbage) {
+        if !self.make_room(Usage::one(idle.bytes), garbage) {
             return Err(idle);
         }
         let magazine_size = limits.magazine_size();
@@ -219,22 +195,23 @@ impl<T> DepotState<T> {
         Ok(())
     }
 
-    /// Takes one object, depot first, victim last.
+    /// Takes one object, depot first, victim last. It leaves the budget.
     pub(crate) fn pop_one(&mut self) -> Option<Idle<T>> {
         for level in [&mut self.primary, &mut self.victim] {
             while let Some(top) = level.magazines.last_mut() {
-                if let Some(idle) = top.pop() {
-                    level.usage.sub(Usage::one(idle.bytes));
-                    if top.is_empty() {
-                        let empty = level.magazines.pop().expect("top exists");
+                let idle = top.pop();
+                if top.is_empty() {
+                    let empty = level.magazines.pop().expect("top exists");
+                    if self.empties.len() < EMPTIES_KEPT {
                         self.empties.push(empty);
-                        self.empties.truncate(EMPTIES_KEPT);
                     }
+                }
+                if let Some(idle) = idle {
+                    let usage = Usage::one(idle.bytes);
+                    level.usage.sub(usage);
+                    self.budget.release(usage);
                     return Some(idle);
                 }
-                let empty = level.magazines.pop().expect("top exists");
-                self.empties.push(empty);
-                self.empties.truncate(EMPTIES_KEPT);
             }
         }
         None
@@ -256,9 +233,9 @@ impl<T> DepotState<T> {
     }
 
     /// Receives the objects of a thread cache that was one sweep behind: they are as old as
-    /// the depot's were at that sweep, so they join the victim generation.
-    pub(crate) fn put_victim(&mut self, magazine: Magazine<T>, limits: &Limits) {
-        self.credit_out.sub(counted(usage_of(&magazine), limits));
+    /// the depot's were at that sweep, so they join the victim generation. Their
+    /// reservation moves with them.
+    pub(crate) fn put_victim(&mut self, magazine: Magazine<T>) {
         self.victim.push(magazine);
     }
 
@@ -268,34 +245,10 @@ impl<T> DepotState<T> {
             &mut self.victim,
             mem::replace(&mut self.primary, Level::new()),
         );
+        self.budget.release(dropped.usage);
         // Kept empties are memory too; an idle pool should give them back.
         self.empties = Vec::new();
         dropped.magazines
-    }
-}
-
-/// Only limits that are set are counted: an unset limit needs no ledger, and counting
-/// against `usize::MAX` would overflow.
-fn counted(usage: Usage, limits: &Limits) -> Usage {
-    Usage {
-        objects: if limits.max_idle.objects == UNLIMITED {
-            0
-        } else {
-            usage.objects
-        },
-        bytes: if limits.max_idle.bytes == UNLIMITED {
-            0
-        } else {
-            usage.bytes
-        },
-    }
-}
-
-fn grant_within(want: usize, reserved: usize, max: usize) -> usize {
-    if max == UNLIMITED {
-        want
-    } else {
-        want.min(max.saturating_sub(reserved))
     }
 }
 
@@ -311,10 +264,28 @@ pub(crate) struct Depot<T> {
 
 impl<T> Depot<T> {
     crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new() -> Self {
+        /// A depot with its own budget, per `limits`.
+        pub(crate) fn new(limits: &Limits) -> Self {
+            Self::with_budget(Budget::new(
+                Ledger::new(limits.max_idle.objects),
+                ByteLedger::Own(Ledger::new(limits.max_idle.bytes)),
+            ))
+        }
+    }
+
+    /// A depot whose byte budget is shared with other depots.
+    pub(crate) fn with_shared_bytes(limits: &Limits, bytes: Arc<Ledger>) -> Self {
+        Self::with_budget(Budget::new(
+            Ledger::new(limits.max_idle.objects),
+            ByteLedger::Shared(bytes),
+        ))
+    }
+
+    crate::sync::const_fn_unless_loom! {
+        fn with_budget(budget: Budget) -> Self {
             Self {
                 epoch: CachePadded::new(AtomicU64::new(0)),
-                state: Mutex::new(DepotState::new()),
+                state: Mutex::new(DepotState::new(budget)),
                 counters: SharedCounters::new(),
             }
         }
@@ -355,9 +326,10 @@ impl<T> Depot<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::limits::UNLIMITED;
 
     fn idle(value: u32, bytes: usize) -> Idle<u32> {
         Idle { value, bytes }
@@ -376,8 +348,8 @@ mod tests {
 
     #[test]
     fn rotation_ages_objects_out_in_two_sweeps() {
-        let depot = Depot::<u32>::new();
         let limits = limits(UNLIMITED);
+        let depot = Depot::<u32>::new(&limits);
         let mut garbage = Garbage::default();
         depot
             .lock()
@@ -403,8 +375,8 @@ mod tests {
 
     #[test]
     fn depot_is_preferred_over_victim() {
-        let depot = Depot::<u32>::new();
         let limits = limits(UNLIMITED);
+        let depot = Depot::<u32>::new(&limits);
         let mut garbage = Garbage::default();
         depot
             .lock()
@@ -422,37 +394,34 @@ mod tests {
 
     #[test]
     fn budget_counts_credit_and_evicts_victims_before_refusing() {
-        let depot = Depot::<u32>::new();
         let limits = limits(3);
+        let depot = Depot::<u32>::new(&limits);
         let mut garbage = Garbage::default();
         let mut state = depot.lock();
-        let credit = state.grant(
-            Usage {
-                objects: 2,
-                bytes: 0,
-            },
-            &limits,
-        );
+        let credit = state.grant(Usage {
+            objects: 2,
+            bytes: 0,
+        });
         assert_eq!(credit.objects, 2);
         state.push_one(idle(1, 0), &limits, &mut garbage).unwrap();
         assert!(
             state.push_one(idle(2, 0), &limits, &mut garbage).is_err(),
             "2 reserved + 1 stored = 3"
         );
-        state.rotate();
-        // The victim generation gives way to a fresh return.
-        state.push_one(idle(3, 0), &limits, &mut garbage).unwrap();
+        drop(state.rotate());
+        // Rotation dropped nothing (the object is now a victim)...
+        assert!(
+            state.push_one(idle(2, 0), &limits, &mut garbage).is_ok(),
+            "...but the victim gives way"
+        );
         assert_eq!(garbage.aged_out.iter().map(Vec::len).sum::<usize>(), 1);
-        state.release(credit, &limits);
+        state.release(credit);
         assert_eq!(
             state
-                .grant(
-                    Usage {
-                        objects: 5,
-                        bytes: 0
-                    },
-                    &limits
-                )
+                .grant(Usage {
+                    objects: 5,
+                    bytes: 0
+                })
                 .objects,
             2
         );
@@ -460,8 +429,8 @@ mod tests {
 
     #[test]
     fn emptied_magazines_are_reused() {
-        let depot = Depot::<u32>::new();
         let limits = limits(UNLIMITED);
+        let depot = Depot::<u32>::new(&limits);
         let mut garbage = Garbage::default();
         let mut state = depot.lock();
         state.push_one(idle(1, 0), &limits, &mut garbage).unwrap();

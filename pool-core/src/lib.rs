@@ -72,7 +72,11 @@
 extern crate self as pool_core;
 
 mod aging;
+mod budget;
+mod buffer;
 mod builder;
+#[cfg(feature = "chaos")]
+mod chaos;
 mod depot;
 mod guard;
 mod limits;
@@ -82,6 +86,7 @@ pub mod reset;
 mod stats;
 mod sync;
 
+pub use buffer::{Buffer, BufferPool, BufferPoolBuilder, BufferStats, Calibration, ClassStats};
 pub use builder::{NoInit, PoolBuilder};
 pub use guard::{Pooled, PooledOwned};
 pub use pool::Pool;

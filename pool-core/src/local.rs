@@ -150,13 +150,7 @@ impl<T> LocalCache<T> {
     /// Slow path, with the depot locked: brings a cache that missed sweeps up to `epoch`.
     /// Objects one sweep old join the victim generation; older ones are collected in
     /// `garbage`. The cache's reservation goes back to the budget.
-    pub(crate) fn age(
-        &self,
-        depot: &mut DepotState<T>,
-        epoch: u64,
-        limits: &Limits,
-        garbage: &mut Garbage<T>,
-    ) {
+    pub(crate) fn age(&self, depot: &mut DepotState<T>, epoch: u64, garbage: &mut Garbage<T>) {
         self.with_state(|state| {
             if state.epoch == epoch {
                 return;
@@ -166,14 +160,14 @@ impl<T> LocalCache<T> {
                 if magazine.is_empty() {
                     depot.give_empty(magazine);
                 } else if one_sweep_behind {
-                    depot.put_victim(magazine, limits);
+                    depot.put_victim(magazine);
                 } else {
-                    depot.release(usage_of(&magazine), limits);
+                    depot.release(usage_of(&magazine));
                     garbage.aged_out.push(magazine);
                 }
             }
             state.credit.sub(state.held);
-            depot.release(state.credit, limits);
+            depot.release(state.credit);
             state.held = Usage::ZERO;
             state.credit = Usage::ZERO;
             state.epoch = epoch;
@@ -189,7 +183,7 @@ impl<T> LocalCache<T> {
             if limits.thread_cache.objects < limits.magazine_size() {
                 return None;
             }
-            let magazine = depot.take_magazine(room, limits)?;
+            let magazine = depot.take_magazine(room)?;
             let usage = usage_of(&magazine);
             state.held.add(usage);
             state.credit.add(usage);
@@ -200,7 +194,7 @@ impl<T> LocalCache<T> {
                 bytes: limits.thread_cache.bytes.max(state.held.bytes),
             });
             state.credit.sub(excess);
-            depot.release(excess, limits);
+            depot.release(excess);
             depot.give_empty(mem::replace(&mut state.loaded, magazine));
             let idle = state.loaded.pop()?;
             state.held.sub(Usage::one(idle.bytes));
@@ -227,7 +221,7 @@ impl<T> LocalCache<T> {
                 let usage = usage_of(&full);
                 state.held.sub(usage);
                 state.credit.sub(usage);
-                depot.put_magazine(full, limits);
+                depot.put_magazine(full);
             } else if state.loaded.len() >= magazine_size {
                 mem::swap(&mut state.loaded, &mut state.spare);
             }
@@ -240,7 +234,7 @@ impl<T> LocalCache<T> {
             let after = state.held.plus(Usage::one(idle.bytes));
             if !after.fits(state.credit) {
                 let want = limits.thread_cache.excess_over(state.credit);
-                let granted = depot.grant(want, limits);
+                let granted = depot.grant(want);
                 state.credit.add(granted);
             }
             if !after.fits(state.credit) || state.loaded.len() >= magazine_size {

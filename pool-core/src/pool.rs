@@ -99,7 +99,7 @@ impl<T: Reset + Default> Pool<T> {
         /// assert!(NAMES.get().is_empty());
         /// ```
         pub fn new() -> Self {
-            Self::from_parts(Limits::DEFAULT, Init::Default(T::default), DepotHandle::Inline(Depot::new()))
+            Self::from_parts(Limits::DEFAULT, Init::Default(T::default), DepotHandle::Inline(Depot::new(&Limits::DEFAULT)))
         }
     }
 }
@@ -127,7 +127,7 @@ impl<T: Reset> Pool<T> {
         Self::from_parts(
             Limits::DEFAULT,
             Init::Custom(Box::new(init)),
-            DepotHandle::Inline(Depot::new()),
+            DepotHandle::Inline(Depot::new(&Limits::DEFAULT)),
         )
     }
 
@@ -156,7 +156,7 @@ impl<T: Reset> Pool<T> {
             Self {
                 local: ThreadLocal::new(),
                 depot,
-                limits: limits.normalized(),
+                limits,
                 init,
                 _marker: PhantomData,
             }
@@ -227,6 +227,33 @@ impl<T: Reset> Pool<T> {
         self.recycle(value);
     }
 
+    /// Makes `count` objects now and keeps them idle, so the first gets do not pay for
+    /// `init`: the preallocated free list of fixed-size blocks. Returns how many the pool
+    /// kept (its limits may refuse some).
+    ///
+    /// They go to this thread's cache first and the shared depot after, where any thread
+    /// finds them. Like every idle object, they age: call this again after a quiet spell,
+    /// or build the pool without `age_every` if they must stay.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let blocks = Pool::<Vec<u8>>::builder().init(|| vec![0; 4096]).build();
+    /// assert_eq!(blocks.prefill(64), 64);
+    /// let stats = blocks.stats();
+    /// assert_eq!((stats.created, stats.idle), (64, 64));
+    /// ```
+    pub fn prefill(&self, count: usize) -> usize {
+        let fresh: Vec<T> = (0..count).map(|_| self.create()).collect();
+        fresh
+            .into_iter()
+            .map(|value| self.recycle(value))
+            .filter(|&kept| kept)
+            .count()
+    }
+
     /// Runs one aging cycle: the victim generation is dropped and the depot becomes the
     /// new victim generation. Objects in use are never touched.
     ///
@@ -291,8 +318,15 @@ impl<T: Reset> Pool<T> {
         Some(self.local.get_or(|| LocalCache::new(self.depot.epoch())))
     }
 
+    /// The get path without a guard: for `BufferPool`, whose guard routes returns by size.
     #[inline]
-    fn take(&self) -> T {
+    pub(crate) fn take(&self) -> T {
+        #[cfg(feature = "chaos")]
+        if crate::chaos::get_from_depot()
+            && let Some(value) = self.take_slow(None)
+        {
+            return value;
+        }
         let local = self.local();
         if let Some(local) = local
             && let Some(value) = local.pop(self.depot.epoch())
@@ -315,7 +349,7 @@ impl<T: Reset> Pool<T> {
             let epoch = self.depot.epoch_locked(&depot);
             match local {
                 Some(local) => {
-                    local.age(&mut depot, epoch, &self.limits, &mut garbage);
+                    local.age(&mut depot, epoch, &mut garbage);
                     local
                         .refill(&mut depot, &self.limits)
                         .or_else(|| depot.pop_one().map(|idle| idle.value))
@@ -346,12 +380,13 @@ impl<T: Reset> Pool<T> {
 
     // === the return path ===
 
-    /// Resets `value` and keeps it or drops it. Used by guards on drop and by `put`.
-    pub(crate) fn recycle(&self, mut value: T) {
+    /// Resets `value` and keeps it or drops it; returns whether it was kept. Used by guards
+    /// on drop, by `put` and by `prefill`.
+    pub(crate) fn recycle(&self, mut value: T) -> bool {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
             self.discard_panicked(value);
-            return;
+            return false;
         }
         let measured = catch_unwind(AssertUnwindSafe(|| {
             value.reset();
@@ -377,36 +412,44 @@ impl<T: Reset> Pool<T> {
     }
 
     #[inline]
-    fn keep(&self, idle: Idle<T>) {
+    fn keep(&self, idle: Idle<T>) -> bool {
         if idle.bytes > self.limits.max_object_bytes {
             self.depot.counters.add(&self.depot.counters.too_large, 1);
             drop(idle);
-            return;
+            return false;
+        }
+        #[cfg(feature = "chaos")]
+        if crate::chaos::discard_return() {
+            self.depot.counters.add(&self.depot.counters.over_limit, 1);
+            drop(idle);
+            return false;
+        } else if crate::chaos::return_to_depot() {
+            return self.keep_slow(None, idle);
         }
         let local = self.local();
         let idle = match local {
             Some(local) => match local.push(idle, self.depot.epoch(), &self.limits) {
                 Ok(()) => {
                     local.returned.bump();
-                    return;
+                    return true;
                 }
                 Err(idle) => idle,
             },
             None => idle,
         };
-        self.keep_slow(local, idle);
+        self.keep_slow(local, idle)
     }
 
     /// The thread cache is full, out of budget or behind a sweep: trade with the depot.
     #[cold]
-    fn keep_slow(&self, local: Option<&LocalCache<T>>, idle: Idle<T>) {
+    fn keep_slow(&self, local: Option<&LocalCache<T>>, idle: Idle<T>) -> bool {
         let mut garbage = Garbage::default();
         let refused = {
             let mut depot = self.depot.lock();
             let epoch = self.depot.epoch_locked(&depot);
             let idle = match local {
                 Some(local) => {
-                    local.age(&mut depot, epoch, &self.limits, &mut garbage);
+                    local.age(&mut depot, epoch, &mut garbage);
                     local
                         .push(idle, epoch, &self.limits)
                         .or_else(|idle| local.spill(idle, &mut depot, &self.limits))
@@ -422,11 +465,15 @@ impl<T: Reset> Pool<T> {
             Some(idle) => {
                 counters.add(&counters.over_limit, 1);
                 drop(idle);
+                false
             }
-            None => match local {
-                Some(local) => local.returned.bump(),
-                None => counters.add(&counters.returned, 1),
-            },
+            None => {
+                match local {
+                    Some(local) => local.returned.bump(),
+                    None => counters.add(&counters.returned, 1),
+                }
+                true
+            }
         }
     }
 }
