@@ -9,7 +9,11 @@ pub mod strict {
     #![deny(clippy::all, clippy::pedantic, clippy::nursery, clippy::cargo)]
     #![deny(clippy::allow_attributes, clippy::allow_attributes_without_reason)]
     #![deny(clippy::default_trait_access, clippy::used_underscore_binding)]
-    #![deny(clippy::arithmetic_side_effects, clippy::absolute_paths, clippy::pattern_type_mismatch)]
+    #![deny(
+        clippy::arithmetic_side_effects,
+        clippy::absolute_paths,
+        clippy::pattern_type_mismatch
+    )]
 
     // Everything the expansion names is also in scope under its short name, so that any
     // over-qualified path in user-spanned tokens would trip `unused_qualifications`.
