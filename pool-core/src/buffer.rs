@@ -441,7 +441,12 @@ impl fmt::Debug for Buffer<'_> {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct BufferPoolBuilder {
-    sizes: Vec<usize>,
+    /// Smallest and largest class, for the geometric spacing below.
+    range: (usize, usize),
+    /// Classes per doubling of capacity: 1 gives powers of two.
+    steps_per_doubling: u32,
+    /// Exact capacities, overriding `range` and `steps_per_doubling`.
+    exact: Option<Vec<usize>>,
     thread_cache_bytes: usize,
     max_idle_bytes: usize,
     age_every: Option<Duration>,
@@ -455,7 +460,9 @@ impl BufferPoolBuilder {
 
     fn new() -> Self {
         Self {
-            sizes: powers_of_two(4 * 1024, 4 * 1024 * 1024),
+            range: (4 * 1024, 4 * 1024 * 1024),
+            steps_per_doubling: 1,
+            exact: None,
             thread_cache_bytes: Self::DEFAULT_THREAD_CACHE_BYTES,
             max_idle_bytes: UNLIMITED,
             age_every: None,
@@ -464,7 +471,8 @@ impl BufferPoolBuilder {
         }
     }
 
-    /// Classes at the powers of two from `min` (rounded up to one) to `max`.
+    /// Classes from `min` (rounded up to a power of two) to `max` (default 4 KiB to
+    /// 4 MiB), spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling).
     ///
     /// # Panics
     ///
@@ -474,7 +482,26 @@ impl BufferPoolBuilder {
             min > 0 && min <= max,
             "BufferPool classes need 0 < min <= max (got min {min}, max {max})"
         );
-        self.sizes = powers_of_two(min, max);
+        self.range = (min, max);
+        self.exact = None;
+        self
+    }
+
+    /// Classes per doubling of capacity (default 1: powers of two). A buffer has up to
+    /// 2x the capacity it was asked for with powers of two, about 1.19x with 4 steps; finer
+    /// classes waste less memory per buffer but share buffers among fewer requests.
+    /// Capacities between powers of two are rounded up to whole 4 KiB pages.
+    ///
+    /// # Panics
+    ///
+    /// If `steps` is 0 or more than 16: "BufferPool steps per doubling must be 1 to 16".
+    pub fn steps_per_doubling(mut self, steps: u32) -> Self {
+        assert!(
+            (1..=16).contains(&steps),
+            "BufferPool steps per doubling must be 1 to 16 (got {steps})"
+        );
+        self.steps_per_doubling = steps;
+        self.exact = None;
         self
     }
 
@@ -491,7 +518,7 @@ impl BufferPoolBuilder {
             !sizes.is_empty() && sizes[0] > 0,
             "BufferPool class sizes must be non-empty and non-zero (got {sizes:?})"
         );
-        self.sizes = sizes;
+        self.exact = Some(sizes);
         self
     }
 
@@ -534,9 +561,12 @@ impl BufferPoolBuilder {
 
     /// Builds the pool.
     pub fn build(self) -> BufferPool {
+        let sizes = match &self.exact {
+            Some(sizes) => sizes.clone(),
+            None => geometric_sizes(self.range.0, self.range.1, self.steps_per_doubling),
+        };
         let budget = Arc::new(Ledger::new(self.max_idle_bytes));
-        let classes: Box<[SizeClass]> = self
-            .sizes
+        let classes: Box<[SizeClass]> = sizes
             .iter()
             .map(|&capacity| {
                 let per_thread = (self.thread_cache_bytes / capacity)
@@ -550,7 +580,7 @@ impl BufferPoolBuilder {
                 SizeClass { capacity, pool }
             })
             .collect();
-        let top = self.sizes.last().copied().unwrap_or(0);
+        let top = sizes.last().copied().unwrap_or(0);
         let inner = Arc::new(Classes {
             calibrated_at: Mutex::new(vec![0; classes.len() + 1]),
             classes,
@@ -568,12 +598,25 @@ impl BufferPoolBuilder {
     }
 }
 
-fn powers_of_two(min: usize, max: usize) -> Vec<usize> {
+/// Capacities from `min` (rounded up to a power of two) to `max`, `steps` per doubling;
+/// those between powers of two rounded up to whole pages.
+fn geometric_sizes(min: usize, max: usize, steps: u32) -> Vec<usize> {
+    const PAGE: usize = 4096;
     let mut sizes = Vec::new();
-    let mut size = min.next_power_of_two();
-    while size <= max {
-        sizes.push(size);
-        size *= 2;
+    let mut power = min.next_power_of_two();
+    while power <= max {
+        for step in 0..steps {
+            let exact = power as f64 * 2f64.powf(f64::from(step) / f64::from(steps));
+            let size = if step == 0 {
+                power
+            } else {
+                (exact.ceil() as usize).next_multiple_of(PAGE)
+            };
+            if size <= max && sizes.last() != Some(&size) {
+                sizes.push(size);
+            }
+        }
+        power *= 2;
     }
     if sizes.is_empty() {
         sizes.push(min);
@@ -697,8 +740,12 @@ mod tests {
     }
 
     #[test]
-    fn power_of_two_classes() {
-        assert_eq!(powers_of_two(3000, 20_000), vec![4096, 8192, 16384]);
-        assert_eq!(powers_of_two(4096, 4096), vec![4096]);
+    fn class_spacing() {
+        assert_eq!(geometric_sizes(3000, 20_000, 1), vec![4096, 8192, 16384]);
+        assert_eq!(geometric_sizes(4096, 4096, 1), vec![4096]);
+        assert_eq!(
+            geometric_sizes(64 * 1024, 128 * 1024, 4),
+            vec![65536, 81920, 94208, 110592, 131072]
+        );
     }
 }

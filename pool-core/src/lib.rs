@@ -96,3 +96,9 @@ pub use stats::{Discarded, Stats};
 /// `#[derive(Reset)]`: resets every field in place, keeping allocations.
 #[cfg(feature = "derive")]
 pub use pool_derive::Reset;
+
+// The derive's documentation examples live in pool-derive (its doc page) but need this crate
+// to run; they run here as doctests.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../../pool-derive/doc/reset.md")]
+struct DeriveResetDocTests;

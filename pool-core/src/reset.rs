@@ -78,6 +78,11 @@ pub trait Reset {
 ///
 /// Used by `#[reset(max_capacity = N)]` in the derive, so a buffer that grew for one big
 /// request does not pin that memory for every later user.
+#[diagnostic::on_unimplemented(
+    message = "`#[reset(max_capacity = ...)]` needs a growable collection, and `{Self}` is not one",
+    label = "`{Self}` has no capacity to limit",
+    note = "`max_capacity` works on `Vec`, `String`, `VecDeque`, `HashMap`, `HashSet` and `BinaryHeap`; remove it from this field, or implement `LimitCapacity` for `{Self}`"
+)]
 pub trait LimitCapacity {
     /// If the capacity is above `max`, shrink it to at most `max` (best effort, as
     /// `shrink_to`). Call after clearing, when the value holds no elements.
@@ -88,6 +93,11 @@ pub trait LimitCapacity {
 ///
 /// Used by `#[reset(zero)]` in the derive for data that must not reach the next user even
 /// through unsafe code that reads spare capacity.
+#[diagnostic::on_unimplemented(
+    message = "`#[reset(zero)]` needs a byte buffer, and `{Self}` is not one",
+    label = "`{Self}` cannot be zero-filled",
+    note = "`zero` works on `Vec<u8>`, `String`, `[u8; N]` and `Box<[u8]>`; remove it from this field, or implement `ZeroFill` for `{Self}`"
+)]
 pub trait ZeroFill {
     /// Write zeros over every byte the value owns, including spare capacity.
     fn zero_fill(&mut self);
