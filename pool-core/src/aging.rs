@@ -10,6 +10,7 @@ use crate::sync::{Arc, Weak};
 
 /// Something the aging thread can sweep.
 pub(crate) trait Sweep: Send + Sync {
+    #[cfg_attr(loom, expect(dead_code, reason = "no aging thread runs under loom"))]
     fn sweep(&self);
 }
 
