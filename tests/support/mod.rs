@@ -1,6 +1,9 @@
 //! Fixtures shared by the integration tests: objects that record what happened to them.
 #![allow(dead_code, reason = "each test file uses a different part")]
 
+#[cfg(loom)]
+pub mod loom_model;
+
 use pool_core::Reset;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,116 @@
+//! Loom model 1: gets and returns across threads, through the pool's own code.
+//!
+//! pool-core is built with `--cfg loom` as well, so its `sync` shim hands the pool loom's
+//! mutexes, atomics and cells (and a small stand-in for `thread_local::ThreadLocal`): loom
+//! explores the interleavings of the real lookup and return paths. Each model checks:
+//! - no object is held by two users at once (`Obj::claim`'s held flag);
+//! - every object a user receives was reset (its payload is 0);
+//! - the put -> get happens-before edge: the payload lives in a loom cell, so a previous
+//!   user's write or the reset not ordered before the next user's read is a reported race;
+//! - afterwards, created == dropped + idle + in use, by the stats and the drop counter.
+//!
+//! Run with `ci/loom.sh`.
+#![cfg(loom)]
+
+mod support;
+
+use loom::thread;
+use pool_core::PooledOwned;
+use support::loom_model::{Ledger, Obj, assert_balanced, check};
+
+/// Thread caches off: every return goes to the shared depot and every get looks there, so
+/// objects pass between threads on each operation.
+#[test]
+fn handoff_through_the_depot() {
+    check("handoff_through_the_depot", || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, 0);
+        let workers: Vec<_> = (1..=2)
+            .map(|mark| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        let mut obj = pool.get();
+                        obj.claim(mark);
+                    }
+                })
+            })
+            .collect();
+        let mut obj = pool.get();
+        obj.claim(3);
+        drop(obj);
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        let stats = assert_balanced(&pool, &ledger, 0);
+        assert_eq!(stats.created + stats.reused, 5);
+        assert_eq!(ledger.resets(), 5, "each return reset its object once");
+        drop(pool);
+        assert_eq!(ledger.drops(), ledger.made());
+    });
+}
+
+/// Small thread caches (two magazines of one): a thread that returns three objects moves a
+/// full magazine to the depot, and the other thread refills from it.
+#[test]
+fn handoff_in_magazines() {
+    check("handoff_in_magazines", || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, 2);
+        let producer = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let mut held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+                for obj in &mut held {
+                    obj.claim(1);
+                }
+            })
+        };
+        let consumer = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let mut obj = pool.get();
+                    obj.claim(2);
+                }
+            })
+        };
+        let mut obj = pool.get();
+        obj.claim(3);
+        drop(obj);
+        producer.join().unwrap();
+        consumer.join().unwrap();
+        assert_balanced(&pool, &ledger, 0);
+        assert_eq!(ledger.resets(), 6);
+        drop(pool);
+        assert_eq!(ledger.drops(), ledger.made());
+    });
+}
+
+/// An owned guard taken on one thread and dropped on another while the first keeps using
+/// the pool: the object is reset and returned on the second thread, into its cache.
+#[test]
+fn owned_guard_returned_on_another_thread() {
+    check("owned_guard_returned_on_another_thread", || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, 2);
+        let mut owned: PooledOwned<Obj> = pool.get_owned();
+        owned.claim(1);
+        let other = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                drop(owned);
+                let mut obj = pool.get();
+                obj.claim(2);
+            })
+        };
+        let mut obj = pool.get();
+        obj.claim(3);
+        drop(obj);
+        other.join().unwrap();
+        assert_balanced(&pool, &ledger, 0);
+        assert_eq!(ledger.resets(), 3);
+        drop(pool);
+        assert_eq!(ledger.drops(), ledger.made());
+    });
+}

@@ -1,0 +1,96 @@
+//! Loom model 2: `sweep` racing gets and returns.
+//!
+//! A sweep rotates the shared levels under the depot lock and bumps the epoch that thread
+//! caches check on every call; a thread's own cache ages on its next visit. Whatever the
+//! interleaving, nothing may be lost, dropped twice, or dropped while a user holds it:
+//! created == dropped + idle + in use, checked against the drop counter, and every object
+//! is dropped exactly once when the pool goes.
+//!
+//! Run with `ci/loom.sh`.
+#![cfg(loom)]
+
+mod support;
+
+use loom::thread;
+use pool_core::{Pool, Pooled};
+use support::loom_model::{Ledger, Obj, assert_balanced, check};
+
+/// Gets and returns `n` objects, marking them with `mark`.
+fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
+    let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
+    for obj in &mut held {
+        obj.claim(mark);
+    }
+}
+
+/// One sweep on one thread while another gets and returns, and the main thread, whose
+/// cache and the depot were filled before, comes back for an object and holds it.
+#[test]
+fn a_sweep_races_gets_and_returns() {
+    check("a_sweep_races_gets_and_returns", || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, 2);
+        // Two objects in this thread's magazines, one magazine in the depot.
+        cycle(&pool, 3, 1);
+        let sweeper = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.sweep())
+        };
+        let user = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                cycle(&pool, 2, 2);
+                cycle(&pool, 1, 2);
+            })
+        };
+        let mut kept = pool.get();
+        kept.claim(3);
+        sweeper.join().unwrap();
+        user.join().unwrap();
+        assert_balanced(&pool, &ledger, 1);
+        drop(kept);
+        assert_balanced(&pool, &ledger, 0);
+        drop(pool);
+        assert_eq!(
+            ledger.drops(),
+            ledger.made(),
+            "each object dropped exactly once"
+        );
+    });
+}
+
+/// Two sweeps (everything shared ages out) racing a thread that takes an object out for
+/// good and one that returns into the depot: aged-out, detached and in-use objects are
+/// each accounted for once.
+#[test]
+fn two_sweeps_race_a_detach_and_a_return() {
+    check("two_sweeps_race_a_detach_and_a_return", || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, 0);
+        cycle(&pool, 2, 1);
+        let sweeper = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                pool.sweep();
+                pool.sweep();
+            })
+        };
+        let detacher = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let mut obj = pool.get();
+                obj.claim(2);
+                let mut obj = Pooled::into_inner(obj);
+                obj.release();
+            })
+        };
+        cycle(&pool, 1, 3);
+        sweeper.join().unwrap();
+        detacher.join().unwrap();
+        let stats = assert_balanced(&pool, &ledger, 0);
+        assert_eq!(stats.detached, 1);
+        assert_eq!(stats.sweeps, 2);
+        drop(pool);
+        assert_eq!(ledger.drops(), ledger.made());
+    });
+}
