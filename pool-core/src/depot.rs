@@ -20,9 +20,10 @@
 use crate::budget::{Budget, ByteLedger, Ledger};
 use crate::limits::{Limits, Usage};
 use crate::stats::SharedCounters;
-use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 use crossbeam_utils::CachePadded;
 use std::mem;
+use std::ops::{Deref, DerefMut};
 
 /// An idle object and the bytes it keeps, measured once on return.
 #[derive(Debug)]
@@ -259,7 +260,36 @@ pub(crate) struct Depot<T> {
     /// its own cache line, away from the lock that slow paths write.
     epoch: CachePadded<AtomicU64>,
     state: Mutex<DepotState<T>>,
+    /// Idle objects in the shared levels, as of the last unlock.
+    idle_hint: AtomicUsize,
     pub(crate) counters: SharedCounters,
+}
+
+/// The locked depot; publishes the idle count on unlock.
+pub(crate) struct DepotGuard<'a, T> {
+    state: MutexGuard<'a, DepotState<T>>,
+    idle_hint: &'a AtomicUsize,
+}
+
+impl<T> Deref for DepotGuard<'_, T> {
+    type Target = DepotState<T>;
+
+    fn deref(&self) -> &DepotState<T> {
+        &self.state
+    }
+}
+
+impl<T> DerefMut for DepotGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut DepotState<T> {
+        &mut self.state
+    }
+}
+
+impl<T> Drop for DepotGuard<'_, T> {
+    fn drop(&mut self) {
+        self.idle_hint
+            .store(self.state.idle().objects, Ordering::Relaxed);
+    }
 }
 
 impl<T> Depot<T> {
@@ -286,6 +316,7 @@ impl<T> Depot<T> {
             Self {
                 epoch: CachePadded::new(AtomicU64::new(0)),
                 state: Mutex::new(DepotState::new(budget)),
+                idle_hint: AtomicUsize::new(0),
                 counters: SharedCounters::new(),
             }
         }
@@ -298,8 +329,21 @@ impl<T> Depot<T> {
         self.epoch.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, DepotState<T>> {
-        lock(&self.state)
+    /// Locks the depot. When the guard drops, the number of idle objects is published for
+    /// [`looks_empty`](Depot::looks_empty).
+    pub(crate) fn lock(&self) -> DepotGuard<'_, T> {
+        DepotGuard {
+            state: lock(&self.state),
+            idle_hint: &self.idle_hint,
+        }
+    }
+
+    /// Whether the shared levels held nothing when the depot was last unlocked. Lets a
+    /// get skip the lock when there is nothing to find (a `BufferPool` looks in several
+    /// classes). Relaxed, and so a hint: a stale "empty" only means one extra allocation.
+    #[inline]
+    pub(crate) fn looks_empty(&self) -> bool {
+        self.idle_hint.load(Ordering::Relaxed) == 0
     }
 
     /// The epoch as seen under the lock, where sweeps change it.

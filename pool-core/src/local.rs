@@ -106,6 +106,12 @@ impl<T> LocalCache<T> {
         }
     }
 
+    /// Whether this cache has been aged up to `epoch`.
+    #[inline]
+    pub(crate) fn is_current(&self, epoch: u64) -> bool {
+        self.with_state(|state| state.epoch == epoch)
+    }
+
     /// Fast path: an idle object from this thread's magazines, if the cache is current.
     #[inline]
     pub(crate) fn pop(&self, epoch: u64) -> Option<T> {

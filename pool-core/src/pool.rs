@@ -321,28 +321,41 @@ impl<T: Reset> Pool<T> {
     /// The get path without a guard: for `BufferPool`, whose guard routes returns by size.
     #[inline]
     pub(crate) fn take(&self) -> T {
+        match self.try_take() {
+            Some(value) => value,
+            None => self.create(),
+        }
+    }
+
+    /// An idle object if there is one anywhere (thread cache, depot, victim); never makes
+    /// one. For `BufferPool`, which then tries a bigger class before allocating.
+    #[inline]
+    pub(crate) fn try_take(&self) -> Option<T> {
         #[cfg(feature = "chaos")]
         if crate::chaos::get_from_depot()
             && let Some(value) = self.take_slow(None)
         {
-            return value;
+            return Some(value);
         }
         let local = self.local();
         if let Some(local) = local
             && let Some(value) = local.pop(self.depot.epoch())
         {
             local.reused.bump();
-            return value;
+            return Some(value);
         }
-        match self.take_slow(local) {
-            Some(value) => value,
-            None => self.create(),
-        }
+        self.take_slow(local)
     }
 
     /// The thread cache is empty (or behind a sweep): go to the depot, then the victim.
     #[cold]
     fn take_slow(&self, local: Option<&LocalCache<T>>) -> Option<T> {
+        // Nothing to find and nothing to age: skip the lock.
+        if self.depot.looks_empty()
+            && local.is_none_or(|local| local.is_current(self.depot.epoch()))
+        {
+            return None;
+        }
         let mut garbage = Garbage::default();
         let found = {
             let mut depot = self.depot.lock();
@@ -369,7 +382,7 @@ impl<T: Reset> Pool<T> {
 
     /// A miss: make a new object, outside every lock and borrow.
     #[cold]
-    fn create(&self) -> T {
+    pub(crate) fn create(&self) -> T {
         let value = match &self.init {
             Init::Default(init) => init(),
             Init::Custom(init) => init(),

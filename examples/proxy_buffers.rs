@@ -1,0 +1,468 @@
+//! The seed-0 workload: a proxy serving images and songs needs a 10 KB to 3 MB buffer per
+//! request (mean about 100 KB). Without reuse its memory grew to 3-4 GB. This program runs
+//! that workload with three strategies, each in its own process so each starts from a fresh
+//! heap, and prints one table.
+//!
+//! ```text
+//! cargo run --release --example proxy_buffers
+//! ```
+//!
+//! Phases, per strategy:
+//! 1. steady: 8 workers x 10,000 requests (80,000), one buffer each in flight, every byte
+//!    written and read back;
+//! 2. burst: 8 workers x 16 buffers, all 128 held at once (a barrier), four rounds;
+//! 3. trickle: one worker, 400 requests (load has fallen);
+//! 4. idle: two sweeps (the pools' aging), then RSS is read again.
+//!
+//! Columns: requests/s in the steady phase; peak RSS above the process's RSS before the load
+//! (VmHWM - baseline); the live working set (the most requested bytes in use at once: the
+//! floor any strategy needs); their ratio; allocations and bytes allocated (a counting
+//! global allocator); RSS above baseline after the burst and trickle, and after two sweeps.
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+use pool_core::{BufferPool, Pool};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOC: counting_alloc::Counting<std::alloc::System> =
+    counting_alloc::Counting::new(std::alloc::System);
+
+const WORKERS: usize = 8;
+const STEADY_REQUESTS_PER_WORKER: usize = 10_000;
+const BURST_HELD: usize = 16;
+const BURST_ROUNDS: usize = 4;
+const TRICKLE_REQUESTS: usize = 400;
+const MIN_LEN: f64 = 10_000.0;
+const MAX_LEN: f64 = 3_000_000.0;
+/// Log-normal with median e^MU and shape SIGMA: after clamping to 10 KB..3 MB the mean is
+/// about 100 KB (printed by the run).
+const MU: f64 = 10.95;
+const SIGMA: f64 = 1.1;
+const SEED: u64 = 0x5EED_0000_0000_0001;
+
+/// How each strategy gets and returns a buffer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Strategy {
+    /// `Vec::with_capacity(len)` per request, freed after.
+    Fresh,
+    /// One `Pool<Vec<u8>>` with no caps: buffers keep whatever capacity they grew to.
+    PoolNoCaps,
+    /// `BufferPool` with power-of-two classes and automatic calibration.
+    BufferPool,
+    /// `BufferPool` with four classes per doubling.
+    BufferPoolFine,
+}
+
+impl Strategy {
+    const ALL: [Strategy; 4] = [
+        Strategy::Fresh,
+        Strategy::PoolNoCaps,
+        Strategy::BufferPool,
+        Strategy::BufferPoolFine,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Strategy::Fresh => "fresh allocation",
+            Strategy::PoolNoCaps => "Pool<Vec<u8>>, no caps",
+            Strategy::BufferPool => "BufferPool (2^k classes)",
+            Strategy::BufferPoolFine => "BufferPool (4 per 2x)",
+        }
+    }
+
+    fn arg(self) -> &'static str {
+        match self {
+            Strategy::Fresh => "fresh",
+            Strategy::PoolNoCaps => "pool",
+            Strategy::BufferPool => "buffer-pool",
+            Strategy::BufferPoolFine => "buffer-pool-fine",
+        }
+    }
+}
+
+/// The buffer sources, one of which a run uses.
+enum Source {
+    Fresh,
+    Pool(Box<Pool<Vec<u8>>>),
+    Buffers(BufferPool),
+}
+
+impl Source {
+    fn new(strategy: Strategy) -> Self {
+        match strategy {
+            Strategy::Fresh => Source::Fresh,
+            Strategy::PoolNoCaps => Source::Pool(Box::new(Pool::new())),
+            Strategy::BufferPool => {
+                Source::Buffers(BufferPool::builder().classes(8 * 1024, 4 << 20).build())
+            }
+            Strategy::BufferPoolFine => Source::Buffers(
+                BufferPool::builder()
+                    .classes(8 * 1024, 4 << 20)
+                    .steps_per_doubling(4)
+                    .build(),
+            ),
+        }
+    }
+
+    /// Runs one request: get a buffer of `len`, write every byte, read them back, release.
+    fn serve(&self, len: usize, live: &LiveBytes) -> u64 {
+        let _in_use = live.hold(len);
+        match self {
+            Source::Fresh => fill_and_sum(&mut Vec::with_capacity(len), len),
+            Source::Pool(pool) => fill_and_sum(&mut pool.get(), len),
+            Source::Buffers(pool) => fill_and_sum(&mut pool.get(len), len),
+        }
+    }
+
+    /// Runs `lens.len()` requests whose buffers are all held at once, and calls
+    /// `while_held` (a barrier: every worker's buffers are in flight together) before
+    /// releasing them.
+    fn serve_together(&self, lens: &[usize], live: &LiveBytes, while_held: impl Fn()) -> u64 {
+        let _in_use: Vec<_> = lens.iter().map(|&len| live.hold(len)).collect();
+        match self {
+            Source::Fresh => {
+                let mut held: Vec<Vec<u8>> =
+                    lens.iter().map(|&len| Vec::with_capacity(len)).collect();
+                let sum = held
+                    .iter_mut()
+                    .zip(lens)
+                    .map(|(buf, &len)| fill_and_sum(buf, len))
+                    .sum();
+                while_held();
+                sum
+            }
+            Source::Pool(pool) => {
+                let mut held: Vec<_> = lens.iter().map(|_| pool.get()).collect();
+                let sum = held
+                    .iter_mut()
+                    .zip(lens)
+                    .map(|(buf, &len)| fill_and_sum(buf, len))
+                    .sum();
+                while_held();
+                sum
+            }
+            Source::Buffers(pool) => {
+                let mut held: Vec<_> = lens.iter().map(|&len| pool.get(len)).collect();
+                let sum = held
+                    .iter_mut()
+                    .zip(lens)
+                    .map(|(buf, &len)| fill_and_sum(buf, len))
+                    .sum();
+                while_held();
+                sum
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        match self {
+            Source::Fresh => {}
+            Source::Pool(pool) => pool.sweep(),
+            Source::Buffers(pool) => pool.sweep(),
+        }
+    }
+}
+
+/// Writes `len` bytes into `buf` (growing it if needed) and sums them: every byte touched.
+fn fill_and_sum(buf: &mut Vec<u8>, len: usize) -> u64 {
+    buf.resize(len, 0);
+    for (i, byte) in buf.iter_mut().enumerate().step_by(64) {
+        *byte = i as u8;
+    }
+    let sum = buf.iter().step_by(64).map(|&b| u64::from(b)).sum();
+    std::hint::black_box(&buf);
+    sum
+}
+
+/// The requested bytes in use right now, and the most ever: the live working set.
+#[derive(Default)]
+struct LiveBytes {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+struct Held<'a>(&'a LiveBytes, usize);
+
+impl LiveBytes {
+    fn hold(&self, len: usize) -> Held<'_> {
+        let now = self.now.fetch_add(len, Ordering::Relaxed) + len;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        Held(self, len)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(self.1, Ordering::Relaxed);
+    }
+}
+
+/// SplitMix64: a small, seedable generator, so every strategy sees the same requests.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A request size: log-normal (Box-Muller), clamped to 10 KB..3 MB.
+    fn request_len(&mut self) -> usize {
+        let (u1, u2) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
+        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        (MU + SIGMA * normal).exp().clamp(MIN_LEN, MAX_LEN) as usize
+    }
+}
+
+/// A line of `/proc/self/status`, in bytes.
+fn proc_status_bytes(key: &str) -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn rss() -> usize {
+    proc_status_bytes("VmRSS:")
+}
+
+fn peak_rss() -> usize {
+    proc_status_bytes("VmHWM:")
+}
+
+/// Restarts VmHWM from the current RSS (Linux: write 5 to clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Runs one strategy in this process and prints its figures on one `RESULT` line.
+fn run_child(strategy: Strategy) {
+    let source = Source::new(strategy);
+    let live = LiveBytes::default();
+    // Start the threads once and throw them away, so thread stacks and the allocator's
+    // per-thread arenas are part of the baseline, not of the load.
+    thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(64))));
+        }
+    });
+    let baseline = rss();
+    reset_peak_rss();
+    counting_alloc::enable();
+    let before = counting_alloc::snapshot();
+
+    // 1. Steady load.
+    let started = Instant::now();
+    let checksum: u64 = thread::scope(|s| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|worker| {
+                let (source, live) = (&source, &live);
+                s.spawn(move || {
+                    let mut rng = Rng(SEED ^ worker as u64);
+                    (0..STEADY_REQUESTS_PER_WORKER)
+                        .map(|_| source.serve(rng.request_len(), live))
+                        .sum::<u64>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    let elapsed = started.elapsed();
+    let steady = counting_alloc::snapshot().since(&before);
+    let steady_peak = peak_rss().saturating_sub(baseline);
+    let steady_live = live.peak.swap(0, Ordering::Relaxed);
+
+    // 2. Burst, then 3. trickle.
+    reset_peak_rss();
+    let all_held = std::sync::Barrier::new(WORKERS);
+    thread::scope(|s| {
+        for worker in 0..WORKERS {
+            let (source, live, all_held) = (&source, &live, &all_held);
+            s.spawn(move || {
+                let mut rng = Rng(SEED ^ 0xB0B0 ^ worker as u64);
+                for _ in 0..BURST_ROUNDS {
+                    let lens: Vec<usize> = (0..BURST_HELD).map(|_| rng.request_len()).collect();
+                    std::hint::black_box(source.serve_together(&lens, live, || {
+                        all_held.wait();
+                    }));
+                }
+            });
+        }
+    });
+    let burst_peak = peak_rss().saturating_sub(baseline);
+    let burst_live = live.peak.load(Ordering::Relaxed);
+    let mut rng = Rng(SEED ^ 0x7717);
+    for _ in 0..TRICKLE_REQUESTS {
+        std::hint::black_box(source.serve(rng.request_len(), &live));
+    }
+    let after_trickle = rss().saturating_sub(baseline);
+
+    // 4. Idle: two sweeps.
+    source.sweep();
+    source.sweep();
+    let after_sweeps = rss().saturating_sub(baseline);
+    counting_alloc::disable();
+    let total = counting_alloc::snapshot().since(&before);
+
+    println!(
+        "RESULT rps={:.0} steady_peak={} steady_live={} burst_peak={} burst_live={} allocs={} bytes={} \
+         total_allocs={} after_trickle={} after_sweeps={} checksum={}",
+        (WORKERS * STEADY_REQUESTS_PER_WORKER) as f64 / elapsed.as_secs_f64(),
+        steady_peak,
+        steady_live,
+        burst_peak,
+        burst_live,
+        steady.allocs,
+        steady.bytes_allocated,
+        total.allocs,
+        after_trickle,
+        after_sweeps,
+        checksum,
+    );
+    if let Source::Buffers(pool) = &source {
+        eprintln!("{}\n{}", pool.stats(), pool.recommend());
+    }
+}
+
+/// One child's figures.
+#[derive(Debug, Default)]
+struct Figures {
+    values: std::collections::HashMap<String, f64>,
+}
+
+impl Figures {
+    fn parse(stdout: &str) -> Option<Self> {
+        let line = stdout.lines().find(|line| line.starts_with("RESULT "))?;
+        let values = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                Some((key.to_owned(), value.parse().ok()?))
+            })
+            .collect();
+        Some(Self { values })
+    }
+
+    fn get(&self, key: &str) -> f64 {
+        self.values.get(key).copied().unwrap_or(f64::NAN)
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.1}", bytes / (1024.0 * 1024.0))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|arg| arg == "--child") {
+        let wanted = args
+            .get(position + 1)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let strategy = Strategy::ALL
+            .into_iter()
+            .find(|s| s.arg() == wanted)
+            .expect("unknown strategy");
+        run_child(strategy);
+        return;
+    }
+
+    let mut rng = Rng(SEED);
+    let sample: Vec<usize> = (0..100_000).map(|_| rng.request_len()).collect();
+    let mean = sample.iter().sum::<usize>() as f64 / sample.len() as f64;
+    println!(
+        "proxy buffers: {WORKERS} workers x {STEADY_REQUESTS_PER_WORKER} requests, sizes log-normal in 10 KB..3 MB, \
+         mean {:.0} KB (seed {SEED:#x})",
+        mean / 1000.0
+    );
+    println!(
+        "each strategy runs in its own process; memory in MiB above the process's RSS before the load\n"
+    );
+    println!(
+        "{:<26} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "strategy",
+        "req/s",
+        "peak RSS",
+        "live set",
+        "ratio",
+        "allocs",
+        "MiB alloc",
+        "burst pk",
+        "burst lv",
+        "trickle",
+        "2 sweeps"
+    );
+    let exe = std::env::current_exe().expect("own path");
+    let mut fresh_rps = f64::NAN;
+    for strategy in Strategy::ALL {
+        let output = Command::new(&exe)
+            .args(["--child", strategy.arg()])
+            .output()
+            .expect("run child");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let Some(figures) = Figures::parse(&stdout) else {
+            eprintln!(
+                "{} failed:\n{}",
+                strategy.name(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::process::exit(1);
+        };
+        if std::env::var_os("PROXY_VERBOSE").is_some() {
+            eprintln!(
+                "--- {}\n{}",
+                strategy.name(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        if strategy == Strategy::Fresh {
+            fresh_rps = figures.get("rps");
+        }
+        println!(
+            "{:<26} {:>9.0} {:>9} {:>9} {:>6.2} {:>9.0} {:>10} {:>9} {:>9} {:>9} {:>9}",
+            strategy.name(),
+            figures.get("rps"),
+            mib(figures.get("steady_peak")),
+            mib(figures.get("steady_live")),
+            figures.get("steady_peak") / figures.get("steady_live"),
+            figures.get("allocs"),
+            mib(figures.get("bytes")),
+            mib(figures.get("burst_peak")),
+            mib(figures.get("burst_live")),
+            mib(figures.get("after_trickle")),
+            mib(figures.get("after_sweeps")),
+        );
+        if strategy != Strategy::Fresh {
+            println!(
+                "{:<26} {:>9}",
+                "",
+                format!("{:.2}x", figures.get("rps") / fresh_rps)
+            );
+        }
+    }
+    println!(
+        "\nratio = peak RSS / live set (target for BufferPool: <= 1.5); the second line under a pool is its \
+         throughput against fresh allocation (target >= 1.2x)."
+    );
+}
