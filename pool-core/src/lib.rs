@@ -97,6 +97,11 @@ pub use stats::{Discarded, Stats};
 #[cfg(feature = "derive")]
 pub use pool_derive::Reset;
 
+// The README's examples run as doctests, so the front page cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDocTests;
+
 // The derive's documentation examples live in pool-derive (its doc page) but need this crate
 // to run; they run here as doctests.
 #[cfg(all(doctest, feature = "derive"))]
