@@ -23,6 +23,7 @@
 mod counting_alloc;
 
 use pool_core::{BufferPool, Pool};
+use std::ops::DerefMut;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -125,37 +126,22 @@ impl Source {
     fn serve_together(&self, lens: &[usize], live: &LiveBytes, while_held: impl Fn()) -> u64 {
         let _in_use: Vec<_> = lens.iter().map(|&len| live.hold(len)).collect();
         match self {
-            Source::Fresh => {
-                let mut held: Vec<Vec<u8>> =
-                    lens.iter().map(|&len| Vec::with_capacity(len)).collect();
-                let sum = held
-                    .iter_mut()
-                    .zip(lens)
-                    .map(|(buf, &len)| fill_and_sum(buf, len))
-                    .sum();
-                while_held();
-                sum
-            }
+            Source::Fresh => fill_all_then(
+                // Boxed only to share `fill_all_then` (a `Vec` derefs to a slice, a box to the `Vec`).
+                lens.iter()
+                    .map(|&len| Box::new(Vec::with_capacity(len)))
+                    .collect(),
+                lens,
+                while_held,
+            ),
             Source::Pool(pool) => {
-                let mut held: Vec<_> = lens.iter().map(|_| pool.get()).collect();
-                let sum = held
-                    .iter_mut()
-                    .zip(lens)
-                    .map(|(buf, &len)| fill_and_sum(buf, len))
-                    .sum();
-                while_held();
-                sum
+                fill_all_then(lens.iter().map(|_| pool.get()).collect(), lens, while_held)
             }
-            Source::Buffers(pool) => {
-                let mut held: Vec<_> = lens.iter().map(|&len| pool.get(len)).collect();
-                let sum = held
-                    .iter_mut()
-                    .zip(lens)
-                    .map(|(buf, &len)| fill_and_sum(buf, len))
-                    .sum();
-                while_held();
-                sum
-            }
+            Source::Buffers(pool) => fill_all_then(
+                lens.iter().map(|&len| pool.get(len)).collect(),
+                lens,
+                while_held,
+            ),
         }
     }
 
@@ -166,6 +152,22 @@ impl Source {
             Source::Buffers(pool) => pool.sweep(),
         }
     }
+}
+
+/// Fills every buffer of `held` to its length in `lens`, calls `while_held`, then releases
+/// them all (by dropping `held`).
+fn fill_all_then<B: DerefMut<Target = Vec<u8>>>(
+    mut held: Vec<B>,
+    lens: &[usize],
+    while_held: impl Fn(),
+) -> u64 {
+    let sum = held
+        .iter_mut()
+        .zip(lens)
+        .map(|(buf, &len)| fill_and_sum(buf, len))
+        .sum();
+    while_held();
+    sum
 }
 
 /// Writes `len` bytes into `buf` (growing it if needed) and sums them: every byte touched.
