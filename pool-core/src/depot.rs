@@ -155,15 +155,16 @@ impl<T> DepotState<T> {
         self.primary.push(magazine);
     }
 
-    /// Hands a thread cache a magazine of idle objects, depot first, victim last; the
-    /// objects become the thread's credit. `None` if the next one is heavier than
+    /// Hands a thread cache a magazine of idle objects from the depot; the objects become
+    /// the thread's credit. `None` if the depot is empty or its next magazine is heavier than
     /// `max_bytes` (single objects still move, by `pop_one`).
+    ///
+    /// Never from the victim generation: victims leave one at a time, by `pop_one`, as in
+    /// Go. A whole victim magazine moved into a current thread cache would make its unused
+    /// objects one sweep younger each time, so a thread doing one get per sweep could keep a
+    /// magazine alive for ever (found by tests/test_props.rs, `aging_with_thread_caches`).
     pub(crate) fn take_magazine(&mut self, max_bytes: usize) -> Option<Magazine<T>> {
-        let level = if !self.primary.magazines.is_empty() {
-            &mut self.primary
-        } else {
-            &mut self.victim
-        };
+        let level = &mut self.primary;
         if usage_of(level.magazines.last()?).bytes > max_bytes {
             return None;
         }

@@ -181,7 +181,7 @@ impl<T> LocalCache<T> {
     }
 
     /// Slow path, with the depot locked: both magazines are empty, so trade the empty one
-    /// for a magazine of idle objects from the depot (or its victim) and pop from it.
+    /// for a magazine of idle objects from the depot (not its victims) and pop from it.
     pub(crate) fn refill(&self, depot: &mut DepotState<T>, limits: &Limits) -> Option<T> {
         self.with_state(|state| {
             debug_assert!(state.loaded.is_empty() && state.spare.is_empty());
