@@ -198,7 +198,7 @@ fn main() {
         let note = row.note.replace('"', "'");
         writeln!(
             csv,
-            "{},{},{},{},{},{},\"{note}\"",
+            "{},{},\"{}\",{},{},{},\"{note}\"",
             row.scenario, row.subject, row.phase, row.bytes, row.objects, row.large
         )
         .unwrap();

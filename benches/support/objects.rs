@@ -1,6 +1,7 @@
 //! The pooled objects: a 4 KiB byte buffer and a small struct with three collections.
 
 use super::CAP;
+use super::subjects::{Buffers, Visit};
 use pool_core::Reset;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -38,6 +39,9 @@ pub trait Object:
 
     /// Runs `f` on this thread's free list for the `thread_local!` floor.
     fn floor<R>(f: impl FnOnce(&RefCell<Vec<Self>>) -> R) -> R;
+
+    /// Visits the pools that only serve this type (for bytes: our `BufferPool`).
+    fn visit_special(_visitor: &mut impl Visit<Self>) {}
 }
 
 thread_local! {
@@ -85,6 +89,10 @@ impl Object for Vec<u8> {
 
     fn floor<R>(f: impl FnOnce(&RefCell<Vec<Self>>) -> R) -> R {
         FLOOR_VEC.with(f)
+    }
+
+    fn visit_special(visitor: &mut impl Visit<Self>) {
+        visitor.visit(Buffers::new);
     }
 }
 

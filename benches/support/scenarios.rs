@@ -13,8 +13,12 @@ use std::sync::{Arc, Barrier};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
-/// Operations per allocation count, after criterion's own warm-up of the same subject.
+/// Operations per allocation count.
 const COUNTED_OPS: u64 = 100_000;
+
+/// Operations run uncounted just before each count, so the count is of the steady state
+/// even when a criterion filter skipped the timing (which would otherwise warm the pool).
+const WARM_UP_OPS: u64 = 10_000;
 
 /// Guards held out during scenario 7.
 pub const OUTSTANDING: usize = 10_000;
@@ -39,6 +43,9 @@ pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
                     subject.cycle(i);
                 })
             });
+            for i in 0..WARM_UP_OPS {
+                subject.cycle(i);
+            }
             let ((), counts) = counting_alloc::measure(|| {
                 for i in 0..COUNTED_OPS {
                     subject.cycle(i);
@@ -82,6 +89,7 @@ pub fn contention<T: Object>(c: &mut Criterion, group_name: &str, threads: usize
                 self.group.bench_function(subject.name(), |b| {
                     b.iter_custom(|iters| crew.run(iters) / threads)
                 });
+                crew.run(WARM_UP_OPS);
                 let (_, counts) = counting_alloc::measure(|| crew.run(COUNTED_OPS));
                 record_allocs(
                     &self.name,
@@ -183,6 +191,7 @@ fn run_handoff<'env, M: Send>(
             start.elapsed()
         };
         group.bench_function(subject, |b| b.iter_custom(&mut batch));
+        batch(WARM_UP_OPS);
         let (_, counts) = counting_alloc::measure(|| batch(COUNTED_OPS));
         record_allocs(scenario, subject, COUNTED_OPS, counts);
         drop(items); // ends the consumer
@@ -206,6 +215,9 @@ pub fn outstanding<T: Object>(c: &mut Criterion, group_name: &str) {
                     subject.cycle(i);
                 })
             });
+            for i in 0..WARM_UP_OPS {
+                subject.cycle(i);
+            }
             let ((), counts) = counting_alloc::measure(|| {
                 for i in 0..COUNTED_OPS {
                     subject.cycle(i);

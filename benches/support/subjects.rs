@@ -1,8 +1,8 @@
 //! Every pool under test behind one interface, [`Subject`], written as each crate's docs
 //! show it (shared/notes/rust-peers.md 4b), plus the two baselines.
 
-use super::{MAX_IDLE, MAX_OBJECT, Object};
-use pool_core::{Pool, Pooled};
+use super::{CAP, MAX_IDLE, MAX_OBJECT, Object};
+use pool_core::{Buffer, BufferPool, Pool, Pooled};
 use std::hint::black_box;
 use std::marker::PhantomData;
 
@@ -74,6 +74,7 @@ pub trait Visit<T: Object> {
 /// Visits every pool and baseline, in table order.
 pub fn each_subject<T: Object>(visitor: &mut impl Visit<T>) {
     visitor.visit(Ours::<T>::new);
+    T::visit_special(visitor);
     visitor.visit(Linear::<T>::new);
     visitor.visit(SpinLock::<T>::new);
     visitor.visit(ObjectPool::<T>::new);
@@ -160,6 +161,67 @@ impl<T: Object> Subject<T> for Ours<T> {
 
     fn stats_line(&self) -> Option<String> {
         Some(self.pool.stats().to_string())
+    }
+}
+
+/// Our size-classed `BufferPool`, for byte buffers only: classes from the starting capacity
+/// up to [`MAX_OBJECT`], so a buffer that grew past it is not kept, as for the others.
+pub struct Buffers(BufferPool);
+
+impl Buffers {
+    /// Classes from [`CAP`] to [`MAX_OBJECT`], powers of two.
+    pub fn new() -> Self {
+        Self(BufferPool::builder().classes(CAP, MAX_OBJECT).build())
+    }
+}
+
+impl Subject<Vec<u8>> for Buffers {
+    type Held<'a> = Buffer<'a>;
+    type Msg<'a> = Buffer<'a>;
+
+    fn name(&self) -> &'static str {
+        "pool-core-buffers"
+    }
+
+    #[inline]
+    fn take(&self) -> Buffer<'_> {
+        self.0.get(CAP)
+    }
+
+    #[inline]
+    fn object<'h>(held: &'h mut Buffer<'_>) -> &'h mut Vec<u8> {
+        held
+    }
+
+    #[inline]
+    fn give(&self, held: Buffer<'_>) {
+        drop(held); // cleared and returned to the class of its capacity
+    }
+
+    fn to_msg<'a>(&'a self, held: Buffer<'a>) -> Buffer<'a> {
+        held
+    }
+
+    fn finish<'a>(&'a self, msg: Buffer<'a>) {
+        msg.touch();
+    }
+
+    fn release_idle(&self) -> &'static str {
+        self.0.sweep();
+        self.0.sweep();
+        "sweep() x2"
+    }
+
+    fn stats_line(&self) -> Option<String> {
+        // `BufferStats`' own `Display` is a per-class table; one line is enough here.
+        let stats = self.0.stats();
+        Some(format!(
+            "created {} | reused {} | idle {} ({} B)",
+            stats.created(),
+            stats.reused(),
+            stats.idle(),
+            stats.idle_bytes()
+        ))
     }
 }
 
