@@ -361,8 +361,10 @@ impl<T> Depot<T> {
                 .store(self.epoch.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             state.rotate()
         };
-        Garbage { aged_out: dropped }.dispose(&self.counters);
+        // Counted before the victims drop, so whoever sees one of them dropped sees the
+        // sweep counted too.
         self.counters.add(&self.counters.sweeps, 1);
+        Garbage { aged_out: dropped }.dispose(&self.counters);
     }
 
     /// Idle objects and bytes in the shared levels.
