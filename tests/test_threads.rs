@@ -23,7 +23,7 @@ fn pool_and_guards_are_send_and_sync_for_send_types() {
 #[test]
 #[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
 fn a_producer_and_a_consumer_settle_into_reuse() {
-    const MESSAGES: usize = 50_000;
+    const MESSAGES: usize = if cfg!(miri) { 500 } else { 50_000 };
     let counts = Counts::new();
     let pool = Arc::new(Pool::with_init(Tracked::maker(&counts)));
     let (tx, rx) = mpsc::sync_channel::<PooledOwned<Tracked>>(16);
@@ -63,7 +63,7 @@ fn a_producer_and_a_consumer_settle_into_reuse() {
 #[test]
 #[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
 fn a_thousand_short_lived_threads_stay_bounded() {
-    const THREADS: usize = 1200;
+    const THREADS: usize = if cfg!(miri) { 12 } else { 1200 };
     const AT_ONCE: usize = 4;
     let counts = Counts::new();
     let pool = Pool::builder()
@@ -157,7 +157,7 @@ fn automatic_aging_releases_idle_memory_without_traffic() {
     let counts = Counts::new();
     let pool = Pool::builder()
         .thread_cache(0)
-        .age_every(Duration::from_millis(10))
+        .age_every(Duration::from_millis(if cfg!(miri) { 1000 } else { 10 }))
         .init(Tracked::maker(&counts))
         .build();
     let held: Vec<_> = (0..10).map(|_| pool.get()).collect();
