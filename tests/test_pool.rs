@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 use support::{Counts, Tracked};
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn the_same_allocation_comes_back_cleared() {
     let pool: Pool<Vec<u8>> = Pool::new();
     let mut buf = pool.get();
@@ -28,7 +28,7 @@ fn the_same_allocation_comes_back_cleared() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn every_return_resets_the_object() {
     let counts = Counts::new();
     let pool = Pool::with_init(Tracked::maker(&counts));
@@ -70,7 +70,7 @@ fn into_inner_takes_the_object_out_for_good() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn put_resets_and_adopts_foreign_objects() {
     let pool: Pool<String> = Pool::new();
     let mut s = String::with_capacity(64);
@@ -97,7 +97,7 @@ impl Reset for Fragile {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn a_panicking_reset_drops_the_object_and_the_pool_stays_usable() {
     let pool: Pool<Fragile> = Pool::new();
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -136,7 +136,7 @@ fn a_guard_dropped_while_unwinding_discards_its_object_without_reset() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn two_sweeps_release_every_idle_object() {
     let counts = Counts::new();
     let pool = Pool::builder()
@@ -180,7 +180,7 @@ fn two_sweeps_release_every_idle_object() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn one_sweep_keeps_objects_reusable_from_the_victim_generation() {
     let counts = Counts::new();
     let pool = Pool::builder()
@@ -213,7 +213,7 @@ fn the_idle_maximum_holds() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn objects_over_the_size_limit_are_dropped_on_return() {
     let pool: Pool<Vec<u8>> = Pool::builder().max_object_bytes(64 * 1024).build();
     let mut small = pool.get();
@@ -227,7 +227,7 @@ fn objects_over_the_size_limit_are_dropped_on_return() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn the_idle_byte_budget_holds() {
     let pool: Pool<Vec<u8>> = Pool::builder()
         .max_idle_bytes(100_000)
@@ -242,7 +242,7 @@ fn the_idle_byte_budget_holds() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn thread_cache_zero_still_pools_through_the_depot() {
     let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(0).build();
     let mut v = pool.get();
@@ -255,7 +255,7 @@ fn thread_cache_zero_still_pools_through_the_depot() {
 static SHARED: Pool<String> = Pool::new();
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn a_static_pool_works() {
     SHARED.get().push_str("some text");
     assert!(SHARED.get().is_empty());
@@ -296,7 +296,7 @@ impl Reset for Reentrant {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "exact reuse or counts, which chaos randomises")]
+#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
 fn init_and_reset_may_use_the_pool_itself() {
     let mut a = REENTRANT.get();
     a.scratch.push(1);
