@@ -24,7 +24,7 @@ use std::hash::{BuildHasher, RandomState};
 /// True with probability `1 / n`.
 #[inline]
 fn one_in(n: u64) -> bool {
-    RandomState::new().hash_one(0u8) % n == 0
+    RandomState::new().hash_one(0u8).is_multiple_of(n)
 }
 
 /// Whether to drop this (already reset) return.
