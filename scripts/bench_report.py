@@ -18,6 +18,7 @@ Timings older than their bench target's start are from an earlier run: the scrip
 them (so every table is from one run) unless --allow-stale is given.
 
 Usage: python3 scripts/bench_report.py [--target DIR] [--out DIR] [--allow-stale]
+                                       [--update BENCHMARKS.md]
 Needs matplotlib for the PNGs (pip install matplotlib); without it, tables only.
 """
 
@@ -51,6 +52,12 @@ def parse_args():
     parser.add_argument("--target", default=os.path.join(root, "target"))
     parser.add_argument("--out", default=os.path.join(root, "benches", "results"))
     parser.add_argument("--allow-stale", action="store_true")
+    parser.add_argument(
+        "--update",
+        metavar="MARKDOWN",
+        help="also replace the text between <!-- tables:start --> and <!-- tables:end --> "
+        "in this file (BENCHMARKS.md) with the tables",
+    )
     return parser.parse_args()
 
 
@@ -229,6 +236,20 @@ def retention_tables(path):
     return lines, s4
 
 
+def update_markdown(path, tables):
+    """Puts the tables between the markers in `path`, leaving the rest of the file alone."""
+    start, end = "<!-- tables:start -->", "<!-- tables:end -->"
+    with open(path) as f:
+        text = f.read()
+    if start not in text or end not in text:
+        sys.exit(f"{path} has no {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{start}\n{tables}\n{end}{tail}")
+    print(f"updated the tables in {path}")
+
+
 def charts(out, panels, s4):
     try:
         import matplotlib
@@ -399,6 +420,8 @@ def main():
     with open(tables, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {tables}")
+    if args.update:
+        update_markdown(args.update, "\n".join(lines))
 
     with open(os.path.join(args.out, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
