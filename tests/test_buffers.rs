@@ -172,9 +172,10 @@ fn prefill_makes_blocks_ready_for_any_thread() {
 fn spare_bytes(buf: &mut Vec<u8>) -> Vec<u8> {
     buf.spare_capacity_mut()
         .iter()
-        // SAFETY: every buffer passed here was filled over its whole capacity, by the test
-        // (`extend_from_slice` of `capacity` bytes) or by `zero_on_return`, before `clear`
-        // set its length to 0; clearing a `Vec<u8>` leaves those bytes initialised.
+        // SAFETY: callers pass only a buffer they checked (by pointer) to be one they filled
+        // over its whole capacity, whose bytes `zero_on_return` may have overwritten with
+        // zeros, before `clear` set its length to 0; clearing a `Vec<u8>` leaves those
+        // bytes initialised.
         .map(|byte| unsafe { byte.assume_init() })
         .collect()
 }
@@ -187,9 +188,13 @@ fn zero_on_return_wipes_the_whole_capacity() {
         let mut buf = pool.get(4096);
         let capacity = buf.capacity();
         buf.extend(std::iter::repeat_n(0xAA, capacity));
+        let filled = buf.as_ptr();
         drop(buf);
         let mut buf = pool.get(4096);
         assert!(buf.is_empty());
+        // Only the buffer filled above may be read: a fresh one's spare bytes are
+        // uninitialised, and `spare_bytes` would then be undefined behaviour.
+        assert_eq!(buf.as_ptr(), filled, "the same buffer comes back");
         let old = spare_bytes(&mut buf);
         if zero {
             assert!(old.iter().all(|&b| b == 0), "zeroed on return");
