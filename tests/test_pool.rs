@@ -157,26 +157,53 @@ fn two_sweeps_release_every_idle_object() {
         0,
         "one sweep keeps objects reusable (victim generation)"
     );
+    assert_eq!(pool.stats().idle, 20);
     pool.sweep();
     assert_eq!(
         counts.drops(),
-        16,
-        "the second sweep frees the shared levels"
+        20,
+        "the second sweep frees them, this thread's cache included"
     );
-    assert_eq!(
-        pool.stats().idle,
-        4,
-        "this thread's cache waits for the thread's next visit"
-    );
-
-    // The visit ages the thread's own cache (two sweeps behind: dropped), then misses.
-    drop(pool.get());
-    assert_eq!(counts.drops(), 20);
     let stats = pool.stats();
-    assert_eq!(
-        (stats.idle, stats.created, stats.discarded.aged_out),
-        (1, 21, 20)
-    );
+    assert_eq!((stats.idle, stats.discarded.aged_out), (0, 20));
+}
+
+#[test]
+fn another_threads_cache_ages_on_its_next_visit() {
+    let counts = Counts::new();
+    let pool = Pool::builder()
+        .thread_cache(4)
+        .init(Tracked::maker(&counts))
+        .build();
+    std::thread::scope(|s| {
+        let (visit, visits) = std::sync::mpsc::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let pool = &pool;
+        s.spawn(move || {
+            for () in visits {
+                drop(pool.get()); // the first visit fills this thread's cache, later ones age it
+                done.send(()).unwrap();
+            }
+        });
+        visit.send(()).unwrap();
+        finished.recv().unwrap();
+        assert_eq!(pool.stats().idle, 1, "kept in the other thread's cache");
+        pool.sweep();
+        pool.sweep();
+        assert_eq!(
+            counts.drops(),
+            0,
+            "sweeps do not reach into another thread's cache"
+        );
+        visit.send(()).unwrap();
+        finished.recv().unwrap();
+        assert_eq!(
+            counts.drops(),
+            1,
+            "two sweeps behind: dropped on the thread's visit"
+        );
+        drop(visit);
+    });
 }
 
 #[test]

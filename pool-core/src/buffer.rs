@@ -58,6 +58,9 @@ pub struct BufferPool {
 struct Classes {
     /// Ascending by capacity.
     classes: Box<[SizeClass]>,
+    /// Finds a class without walking `classes` (whose pools are large: a binary search over
+    /// them touched a cache line per step, and was most of a get's cost).
+    index: ClassIndex,
     /// Returns with more capacity than this are dropped: the top class at first, lowered or
     /// raised by calibration.
     keep_max: AtomicUsize,
@@ -107,7 +110,7 @@ impl BufferPool {
     #[inline]
     pub fn get(&self, len: usize) -> Buffer<'_> {
         let inner = &*self.inner;
-        let first = inner.classes.partition_point(|class| class.capacity < len);
+        let first = inner.index.for_request(len);
         let Some(class) = inner.classes.get(first) else {
             inner.unpooled.fetch_add(1, Ordering::Relaxed);
             return Buffer {
@@ -217,8 +220,7 @@ impl Classes {
     /// The smallest class whose buffers fit `len`.
     #[inline]
     fn class_for_request(&self, len: usize) -> Option<&SizeClass> {
-        self.classes
-            .get(self.classes.partition_point(|class| class.capacity < len))
+        self.classes.get(self.index.for_request(len))
     }
 
     /// Class `first` is empty: borrow from a bigger class, else allocate in `first`.
@@ -245,11 +247,7 @@ impl Classes {
             return;
         }
         // The class of its capacity now: a buffer that grew moves up.
-        let Some(index) = self
-            .classes
-            .partition_point(|class| class.capacity <= capacity)
-            .checked_sub(1)
-        else {
+        let Some(index) = self.index.for_capacity(capacity) else {
             self.too_small.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -309,6 +307,57 @@ impl Classes {
 impl Sweep for Classes {
     fn sweep(&self) {
         Classes::sweep(self);
+    }
+}
+
+/// Maps sizes to class indexes: arithmetic for powers of two, a compact table otherwise.
+#[derive(Debug)]
+enum ClassIndex {
+    /// Classes `1 << min_shift`, `1 << (min_shift + 1)`, ..., `count` of them.
+    PowersOfTwo { min_shift: u32, count: usize },
+    /// Class capacities, ascending.
+    Table(Box<[usize]>),
+}
+
+impl ClassIndex {
+    fn new(sizes: &[usize]) -> Self {
+        let powers_of_two = sizes.iter().all(|size| size.is_power_of_two())
+            && sizes.windows(2).all(|pair| pair[1] == pair[0] * 2);
+        match sizes.first() {
+            Some(first) if powers_of_two => ClassIndex::PowersOfTwo {
+                min_shift: first.trailing_zeros(),
+                count: sizes.len(),
+            },
+            _ => ClassIndex::Table(sizes.into()),
+        }
+    }
+
+    /// The smallest class with capacity `>= len`; the class count if none.
+    #[inline]
+    fn for_request(&self, len: usize) -> usize {
+        match *self {
+            ClassIndex::PowersOfTwo { min_shift, count } => {
+                // ceil(log2(len)) for len >= 2; anything up to the first class maps to 0.
+                let ceil_log2 = usize::BITS - len.saturating_sub(1).leading_zeros();
+                (ceil_log2.saturating_sub(min_shift) as usize).min(count)
+            }
+            ClassIndex::Table(ref sizes) => sizes.partition_point(|&size| size < len),
+        }
+    }
+
+    /// The largest class with capacity `<= capacity`, if any.
+    #[inline]
+    fn for_capacity(&self, capacity: usize) -> Option<usize> {
+        match *self {
+            ClassIndex::PowersOfTwo { min_shift, count } => {
+                let floor_log2 = capacity.checked_ilog2()?;
+                let index = floor_log2.checked_sub(min_shift)? as usize;
+                Some(index.min(count - 1))
+            }
+            ClassIndex::Table(ref sizes) => sizes
+                .partition_point(|&size| size <= capacity)
+                .checked_sub(1),
+        }
     }
 }
 
@@ -620,6 +669,7 @@ impl BufferPoolBuilder {
             .collect();
         let top = sizes.last().copied().unwrap_or(0);
         let inner = Arc::new(Classes {
+            index: ClassIndex::new(&sizes),
             calibrated_at: Mutex::new(vec![0; classes.len() + 1]),
             classes,
             keep_max: AtomicUsize::new(top),
@@ -778,6 +828,44 @@ mod tests {
             (8192, 8192),
             "no data: keep everything"
         );
+    }
+
+    #[test]
+    fn class_index_agrees_with_a_search() {
+        for sizes in [
+            geometric_sizes(4096, 4 << 20, 1),
+            geometric_sizes(8192, 1 << 20, 4),
+            vec![1, 2, 4],
+        ] {
+            let index = ClassIndex::new(&sizes);
+            let top = sizes[sizes.len() - 1];
+            for probe in (0..=top * 2 + 3).step_by(517).chain([
+                0,
+                1,
+                2,
+                3,
+                4,
+                5,
+                4095,
+                4096,
+                4097,
+                top,
+                top + 1,
+            ]) {
+                let request = sizes.partition_point(|&size| size < probe);
+                assert_eq!(
+                    index.for_request(probe),
+                    request,
+                    "request {probe} in {sizes:?}"
+                );
+                let capacity = sizes.partition_point(|&size| size <= probe).checked_sub(1);
+                assert_eq!(
+                    index.for_capacity(probe),
+                    capacity,
+                    "capacity {probe} in {sizes:?}"
+                );
+            }
+        }
     }
 
     #[test]

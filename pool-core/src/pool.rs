@@ -9,10 +9,11 @@ use crate::local::LocalCache;
 use crate::reset::Reset;
 use crate::stats::{Discarded, Stats};
 use crate::sync::{Arc, Ordering, ThreadLocal, thread_locals_alive};
+use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// A typed object pool with reset semantics, after Go's `sync.Pool`.
 ///
@@ -45,7 +46,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 /// assert_eq!(buf.as_ptr(), first); // the same allocation, reused
 /// ```
 pub struct Pool<T> {
-    local: ThreadLocal<LocalCache<T>>,
+    /// Padded: neighbouring threads' caches share no cache line (the owner writes its
+    /// counters on every call).
+    local: ThreadLocal<CachePadded<LocalCache<T>>>,
     depot: DepotHandle<T>,
     limits: Limits,
     init: Init<T>,
@@ -258,8 +261,9 @@ impl<T: Reset> Pool<T> {
     /// new victim generation. Objects in use are never touched.
     ///
     /// Idle objects in the shared levels are freed by the second sweep after their last
-    /// use. A thread's own cache ages the same way, on that thread's next call into the
-    /// pool (it is never touched by another thread).
+    /// use. The calling thread's own cache ages with them, at once; another thread's cache
+    /// ages the same way on that thread's next call into the pool (no thread ever touches
+    /// another's cache).
     ///
     /// # Examples
     ///
@@ -275,6 +279,17 @@ impl<T: Reset> Pool<T> {
     /// ```
     pub fn sweep(&self) {
         self.depot.sweep();
+        // The calling thread's cache need not wait for its next visit: age it now, so a
+        // thread that sweeps after a burst frees its own cache too.
+        if let Some(local) = self.local() {
+            let mut garbage = Garbage::default();
+            {
+                let mut depot = self.depot.lock();
+                let epoch = self.depot.epoch_locked(&depot);
+                local.age(&mut depot, epoch, &mut garbage);
+            }
+            garbage.dispose(&self.depot.counters);
+        }
     }
 
     /// A snapshot of the pool's counters and idle holdings.
@@ -315,7 +330,10 @@ impl<T: Reset> Pool<T> {
         if !thread_locals_alive() {
             return None;
         }
-        Some(self.local.get_or(|| LocalCache::new(self.depot.epoch())))
+        Some(
+            self.local
+                .get_or(|| CachePadded::new(LocalCache::new(self.depot.epoch()))),
+        )
     }
 
     /// The get path without a guard: for `BufferPool`, whose guard routes returns by size.
@@ -395,23 +413,21 @@ impl<T: Reset> Pool<T> {
 
     /// Resets `value` and keeps it or drops it; returns whether it was kept. Used by guards
     /// on drop, by `put` and by `prefill`.
+    #[inline]
     pub(crate) fn recycle(&self, mut value: T) -> bool {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
             self.discard_panicked(value);
             return false;
         }
-        let measured = catch_unwind(AssertUnwindSafe(|| {
-            value.reset();
-            value.retained_bytes()
-        }));
-        match measured {
-            Ok(bytes) => self.keep(Idle { value, bytes }),
-            Err(panic) => {
-                self.discard_panicked(value);
-                resume_unwind(panic);
-            }
-        }
+        // If `reset` (or `retained_bytes`) panics, unwinding drops `value` here, unpooled,
+        // and this counts it; the panic continues to the caller. A drop guard rather than
+        // `catch_unwind`, which kept this path from inlining.
+        let count_panic = CountOnUnwind(self);
+        value.reset();
+        let bytes = value.retained_bytes();
+        std::mem::forget(count_panic);
+        self.keep(Idle { value, bytes })
     }
 
     pub(crate) fn count_detached(&self) {
@@ -424,7 +440,7 @@ impl<T: Reset> Pool<T> {
         let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
     }
 
-    #[inline]
+    #[inline(always)]
     fn keep(&self, idle: Idle<T>) -> bool {
         if idle.bytes > self.limits.max_object_bytes {
             self.depot.counters.add(&self.depot.counters.too_large, 1);
@@ -488,6 +504,17 @@ impl<T: Reset> Pool<T> {
                 true
             }
         }
+    }
+}
+
+/// Counts an object as discarded for a panic if dropped, which happens only while its reset
+/// unwinds (`recycle` forgets it otherwise).
+struct CountOnUnwind<'a, T>(&'a Pool<T>);
+
+impl<T> Drop for CountOnUnwind<'_, T> {
+    fn drop(&mut self) {
+        let counters = &self.0.depot.counters;
+        counters.add(&counters.panicked, 1);
     }
 }
 
