@@ -83,7 +83,7 @@ impl<'a, T: Reset> Pooled<'a, T> {
 }
 
 impl<T: Reset> Drop for Pooled<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: `drop` runs at most once, `into_inner` (the only other taker) prevents it
         // from running, and `self.value` is not touched after this line.

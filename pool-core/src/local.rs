@@ -107,13 +107,13 @@ impl<T> LocalCache<T> {
     }
 
     /// Whether this cache has been aged up to `epoch`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_current(&self, epoch: u64) -> bool {
         self.with_state(|state| state.epoch == epoch)
     }
 
     /// Fast path: an idle object from this thread's magazines, if the cache is current.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&self, epoch: u64) -> Option<T> {
         self.with_state(|state| {
             if state.epoch != epoch {
@@ -130,7 +130,7 @@ impl<T> LocalCache<T> {
 
     /// Fast path: keeps a reset object in this thread's magazines, if the cache is current,
     /// has room and has the budget for it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, idle: Idle<T>, epoch: u64, limits: &Limits) -> Result<(), Idle<T>> {
         self.with_state(|state| {
             let after = state.held.plus(Usage::one(idle.bytes));

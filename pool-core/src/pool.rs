@@ -182,7 +182,7 @@ impl<T: Reset> Pool<T> {
     /// s.push_str("hello");
     /// assert_eq!(&*s, "hello");
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Pooled<'_, T> {
         Pooled::new(self, self.take())
     }
@@ -325,7 +325,7 @@ impl<T: Reset> Pool<T> {
     // === the get path ===
 
     /// This thread's cache, or `None` while the thread is tearing down its thread-locals.
-    #[inline]
+    #[inline(always)]
     fn local(&self) -> Option<&LocalCache<T>> {
         if !thread_locals_alive() {
             return None;
@@ -337,7 +337,7 @@ impl<T: Reset> Pool<T> {
     }
 
     /// The get path without a guard: for `BufferPool`, whose guard routes returns by size.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&self) -> T {
         match self.try_take() {
             Some(value) => value,
@@ -347,7 +347,7 @@ impl<T: Reset> Pool<T> {
 
     /// An idle object if there is one anywhere (thread cache, depot, victim); never makes
     /// one. For `BufferPool`, which then tries a bigger class before allocating.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_take(&self) -> Option<T> {
         #[cfg(feature = "chaos")]
         if crate::chaos::get_from_depot()
@@ -413,7 +413,7 @@ impl<T: Reset> Pool<T> {
 
     /// Resets `value` and keeps it or drops it; returns whether it was kept. Used by guards
     /// on drop, by `put` and by `prefill`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recycle(&self, mut value: T) -> bool {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
