@@ -57,10 +57,11 @@
 //!
 //! # Safety and correctness
 //!
-//! `unsafe` lives in two places: the per-thread cache (`local.rs`, one owner-only cell
-//! access) and the guards (`guard.rs`, moving the object out exactly once). Every
-//! concurrency primitive comes through one `sync` module that switches to loom under
-//! `cfg(loom)`, so the model tests check the pool's own code.
+//! `unsafe` lives in two places in the shipped code: the per-thread cache (`local.rs`, one
+//! owner-only cell access) and the guards (`guard.rs`, moving the object out exactly once);
+//! a third, the loom stand-in for `thread_local` in `sync.rs`, exists only under
+//! `cfg(loom)`. Every concurrency primitive comes through that one `sync` module, so the
+//! loom models check the pool's own code; miri runs the unit and integration tests.
 //!
 //! # Panics
 //!
