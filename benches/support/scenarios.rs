@@ -27,6 +27,31 @@ pub const OUTSTANDING: usize = 10_000;
 /// allocates nothing per message and the counts are the pools'.
 const CHANNEL_BOUND: usize = 64;
 
+/// Times `subject`'s get / work / return cycle in `group`, then counts the allocations of
+/// its steady state (after a warm-up) under `group_name`: the body of scenarios 1 and 7.
+fn time_and_count_cycles<T: Object, S: Subject<T>>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    group_name: &str,
+    subject: &S,
+) {
+    let mut i = 0u64;
+    group.bench_function(subject.name(), |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            subject.cycle(i);
+        })
+    });
+    for i in 0..WARM_UP_OPS {
+        subject.cycle(i);
+    }
+    let ((), counts) = counting_alloc::measure(|| {
+        for i in 0..COUNTED_OPS {
+            subject.cycle(i);
+        }
+    });
+    record_allocs(group_name, subject.name(), COUNTED_OPS, counts);
+}
+
 /// Scenario 1: one thread, get / write a few bytes / return.
 pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
     struct Run<'c> {
@@ -36,22 +61,7 @@ pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
     impl<T: Object> Visit<T> for Run<'_> {
         fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
             let subject = make();
-            let mut i = 0u64;
-            self.group.bench_function(subject.name(), |b| {
-                b.iter(|| {
-                    i = i.wrapping_add(1);
-                    subject.cycle(i);
-                })
-            });
-            for i in 0..WARM_UP_OPS {
-                subject.cycle(i);
-            }
-            let ((), counts) = counting_alloc::measure(|| {
-                for i in 0..COUNTED_OPS {
-                    subject.cycle(i);
-                }
-            });
-            record_allocs(&self.name, subject.name(), COUNTED_OPS, counts);
+            time_and_count_cycles(&mut self.group, &self.name, &subject);
         }
     }
     let mut run = Run {
@@ -208,22 +218,7 @@ pub fn outstanding<T: Object>(c: &mut Criterion, group_name: &str) {
         fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
             let subject = make();
             let held: Vec<S::Held<'_>> = (0..OUTSTANDING).map(|_| subject.take()).collect();
-            let mut i = 0u64;
-            self.group.bench_function(subject.name(), |b| {
-                b.iter(|| {
-                    i = i.wrapping_add(1);
-                    subject.cycle(i);
-                })
-            });
-            for i in 0..WARM_UP_OPS {
-                subject.cycle(i);
-            }
-            let ((), counts) = counting_alloc::measure(|| {
-                for i in 0..COUNTED_OPS {
-                    subject.cycle(i);
-                }
-            });
-            record_allocs(&self.name, subject.name(), COUNTED_OPS, counts);
+            time_and_count_cycles(&mut self.group, &self.name, &subject);
             for h in held {
                 subject.give(h);
             }
