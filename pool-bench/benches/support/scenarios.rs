@@ -1,8 +1,8 @@
 //! The timed scenarios of issue 6 (1, 2, 3 and 7), as criterion groups, each followed by an
 //! allocation count of the same subject in the same state.
 //!
-//! Criterion ids are `<scenario group>/<subject name>`; `scripts/bench_report.py` reads them
-//! back from `target/criterion/`.
+//! Criterion ids are `<scenario group>/<subject name>`; `pool-bench/scripts/bench_report.py`
+//! reads them back from `target/criterion/`.
 
 use super::counting_alloc;
 use super::{Object, Subject, Visit, each_subject, record_allocs};

@@ -1,9 +1,10 @@
 //! Criterion timings of issue 6's scenarios 1, 2, 3 and 7, with allocation counts, for our
 //! pool, the peers and the two baselines, under the system allocator.
 //!
-//! Run with `cargo bench --bench pools`; `POOL_BENCH_THREADS` sets scenario 2's thread count
-//! (default 2, this machine's core count). Scenario groups: `s1_vec4k`, `s1_record`,
-//! `s2_threads<N>`, `s3_handoff`, `s7_outstanding`. See BENCHMARKS.md for the results.
+//! Run with `cargo bench -p pool-bench --bench pools`; `POOL_BENCH_THREADS` sets scenario 2's
+//! thread count (default 2, this machine's core count). Scenario groups: `s1_vec4k`,
+//! `s1_record`, `s2_threads<N>`, `s3_handoff`, `s7_outstanding`. See BENCHMARKS.md for the
+//! results.
 
 mod support;
 

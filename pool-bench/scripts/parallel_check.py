@@ -5,7 +5,7 @@ copies takes as long as the single one; if they take N times as long, the machin
 other tenants) gives one core's worth of throughput, and no multi-threaded benchmark run
 there can show parallel speed-up. BENCHMARKS.md quotes this next to scenario 2.
 
-Usage: python3 scripts/parallel_check.py [N]
+Usage: python3 pool-bench/scripts/parallel_check.py [N]
 """
 
 import multiprocessing

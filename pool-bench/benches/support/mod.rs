@@ -13,7 +13,7 @@ pub mod objects;
 pub mod scenarios;
 pub mod subjects;
 
-#[path = "../../examples/support/counting_alloc.rs"]
+#[path = "../../../examples/support/counting_alloc.rs"]
 pub mod counting_alloc;
 
 use std::fs;
@@ -38,7 +38,7 @@ pub const MAX_OBJECT: usize = 16 * CAP;
 pub const MAX_IDLE: usize = 1024;
 
 /// Where the bench targets write what criterion does not record (allocation counts,
-/// retention tables), for `scripts/bench_report.py`.
+/// retention tables), for `pool-bench/scripts/bench_report.py`.
 pub fn results_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pool-bench");
     fs::create_dir_all(&dir).expect("create the results directory");

@@ -1,8 +1,9 @@
 //! Issue 6's memory scenarios 4, 5 and 6 for our pool, the peers and the baselines: what a
 //! pool keeps after a burst, after occasional oversized objects, and after many short-lived
 //! threads. These are counts, not timings, so this is a report program (`harness = false`)
-//! rather than a criterion bench: `cargo bench --bench retention` prints the tables and
-//! writes them to `target/tmp/pool-bench/retention.csv` for `scripts/bench_report.py`.
+//! rather than a criterion bench: `cargo bench -p pool-bench --bench retention` prints the
+//! tables and writes them to `target/tmp/pool-bench/retention.csv` for
+//! `pool-bench/scripts/bench_report.py`.
 //!
 //! Every figure comes from the counting global allocator:
 //! - retained bytes: heap bytes allocated and not freed since just before the pool was made
