@@ -7,8 +7,8 @@
 #
 # The test binaries run directly, not through cargo (valgrind would otherwise trace
 # cargo). Skipped: compiletest (trybuild runs cargo and rustc) and the loom models
-# (empty without --cfg loom). The stress and property tests run shorter under valgrind,
-# which runs threads one at a time and ~30x slower.
+# (without --cfg loom, one ignored test each). The stress and property tests run shorter
+# under valgrind, which runs threads one at a time and ~30x slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

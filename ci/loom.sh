@@ -2,7 +2,8 @@
 # Loom models of the pool's own code (tests/loom_*.rs). pool-core is compiled with
 # `--cfg loom` too, so its `sync` shim hands the pool loom's mutexes, atomics and cells.
 #
-#   --cfg loom                 switches the shim (and enables the tests, `#![cfg(loom)]`)
+#   --cfg loom                 switches the shim and enables the models (`#[cfg(loom)]`; without
+#                              it each file has one ignored test that points here)
 #   -C debug-assertions=on     keeps the pool's debug_asserts in the optimised build
 #   --release                  loom explores thousands of interleavings; debug is ~10x slower
 #   LOOM_MAX_PREEMPTIONS=2     the usual bound (tokio, crossbeam): exhaustive beyond it is hours

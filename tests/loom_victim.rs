@@ -11,15 +11,25 @@
 //!   dropped exactly once, by the thread that drops the pool.
 //!
 //! Run with `ci/loom.sh`.
-#![cfg(loom)]
+// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
+// to run them.
+#[cfg(not(loom))]
+#[test]
+#[ignore = "loom model: run with ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
+fn needs_cfg_loom() {}
 
+#[cfg(loom)]
 mod support;
 
+#[cfg(loom)]
 use loom::thread;
+#[cfg(loom)]
 use pool_core::Pool;
+#[cfg(loom)]
 use support::loom_model::{Ledger, Obj, assert_balanced, check};
 
 /// Gets and returns `n` objects, marking them with `mark`.
+#[cfg(loom)]
 fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
     let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
     for obj in &mut held {
@@ -27,6 +37,7 @@ fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
     }
 }
 
+#[cfg(loom)]
 #[test]
 fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
     check(
@@ -67,6 +78,7 @@ fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
     );
 }
 
+#[cfg(loom)]
 #[test]
 fn an_exited_threads_cache_is_kept_counted_and_dropped_once() {
     check(
