@@ -67,6 +67,12 @@
 //!
 //! If `reset` panics, the object is dropped, not pooled, and the pool stays usable; a
 //! guard dropped while its thread unwinds drops its object without resetting it.
+//!
+//! # Feature flags
+//!
+//! - `derive` (on by default): `#[derive(Reset)]`, re-exported from the `pool-derive` crate,
+//!   so `use pool_core::Reset;` brings in both the trait and the derive. Without it,
+//!   implement [`Reset`] by hand.
 #![warn(missing_debug_implementations)]
 
 // Lets the derive's absolute `::pool_core::` paths resolve inside this crate's own tests.
@@ -98,13 +104,15 @@ pub use stats::{Discarded, Stats};
 #[cfg(feature = "derive")]
 pub use pool_derive::Reset;
 
-// The README's examples run as doctests, so the front page cannot drift from the API.
+// The crate README's examples run as doctests, so the crates.io page cannot drift from the
+// API. (The repository's README.md repeats its Rust example: ci/package.sh checks that.)
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDocTests;
 
 // The derive's documentation examples live in pool-derive (its doc page) but need this crate
-// to run; they run here as doctests.
+// to run; they run here as doctests, from a copy inside this package so that the published
+// crate runs them too (ci/package.sh checks that the copy matches pool-derive/doc/reset.md).
 #[cfg(all(doctest, feature = "derive"))]
-#[doc = include_str!("../../pool-derive/doc/reset.md")]
+#[doc = include_str!("../doc/reset.md")]
 struct DeriveResetDocTests;
