@@ -14,7 +14,7 @@ fn a_get_fits_the_request_and_starts_empty() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_buffer_is_reused_within_its_class() {
     let pool = BufferPool::new();
     let mut buf = pool.get(50_000); // 64 KiB class
@@ -28,7 +28,7 @@ fn a_buffer_is_reused_within_its_class() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_buffer_that_grew_returns_to_the_class_of_its_new_capacity() {
     let pool = BufferPool::new();
     let mut buf = pool.get(4096);
@@ -64,7 +64,7 @@ fn buffers_beyond_the_top_class_are_never_kept() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn per_thread_caches_are_bounded_in_bytes() {
     // 1 MiB class, 2 MiB per thread and class: at most 2 buffers stay in a thread's cache,
     // the rest go to the shared depot where every thread can reuse them.
@@ -109,7 +109,7 @@ fn the_idle_byte_budget_is_shared_by_all_classes() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn calibration_stops_keeping_rare_huge_buffers() {
     let pool = BufferPool::new();
     // A synthetic distribution: 97% small (8-16 KiB), 3% huge (2 MiB class).
@@ -150,7 +150,7 @@ fn too_few_requests_do_not_calibrate() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn prefill_makes_blocks_ready_for_any_thread() {
     let pool = BufferPool::builder().thread_cache_bytes(0).build();
     assert_eq!(pool.prefill(32 * 1024, 8), 8);
@@ -181,7 +181,7 @@ fn spare_bytes(buf: &mut Vec<u8>) -> Vec<u8> {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn zero_on_return_wipes_the_whole_capacity() {
     for zero in [false, true] {
         let pool = BufferPool::builder().zero_on_return(zero).build();

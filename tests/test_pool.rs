@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 use support::{Counts, Tracked};
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn the_same_allocation_comes_back_cleared() {
     let pool: Pool<Vec<u8>> = Pool::new();
     let mut buf = pool.get();
@@ -28,7 +28,7 @@ fn the_same_allocation_comes_back_cleared() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn every_return_resets_the_object() {
     let counts = Counts::new();
     let pool = Pool::with_init(Tracked::maker(&counts));
@@ -70,7 +70,7 @@ fn into_inner_takes_the_object_out_for_good() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn put_resets_and_adopts_foreign_objects() {
     let pool: Pool<String> = Pool::new();
     let mut s = String::with_capacity(64);
@@ -97,7 +97,7 @@ impl Reset for Fragile {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_panicking_reset_drops_the_object_and_the_pool_stays_usable() {
     let pool: Pool<Fragile> = Pool::new();
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -136,7 +136,7 @@ fn a_guard_dropped_while_unwinding_discards_its_object_without_reset() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn two_sweeps_release_every_idle_object() {
     let counts = Counts::new();
     let pool = Pool::builder()
@@ -168,9 +168,12 @@ fn two_sweeps_release_every_idle_object() {
     assert_eq!((stats.idle, stats.discarded.aged_out), (0, 20));
 }
 
+/// A sweep reaches into the cache of a thread that is alive but quiet: on Linux the sweep
+/// reclaims it itself (a membarrier handshake); elsewhere the thread ages its cache on its
+/// next call. Either way the object lives through at most two sweeps.
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
-fn another_threads_cache_ages_on_its_next_visit() {
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_quiet_threads_cache_ages_out_in_two_sweeps() {
     let counts = Counts::new();
     let pool = Pool::builder()
         .thread_cache(4)
@@ -182,7 +185,7 @@ fn another_threads_cache_ages_on_its_next_visit() {
         let pool = &pool;
         s.spawn(move || {
             for () in visits {
-                drop(pool.get()); // the first visit fills this thread's cache, later ones age it
+                drop(pool.get()); // the first visit fills this thread's cache
                 done.send(()).unwrap();
             }
         });
@@ -190,25 +193,23 @@ fn another_threads_cache_ages_on_its_next_visit() {
         finished.recv().unwrap();
         assert_eq!(pool.stats().idle, 1, "kept in the other thread's cache");
         pool.sweep();
+        assert_eq!(counts.drops(), 0, "one sweep old: still a victim");
+        assert_eq!(pool.stats().idle, 1);
         pool.sweep();
-        assert_eq!(
-            counts.drops(),
-            0,
-            "sweeps do not reach into another thread's cache"
-        );
-        visit.send(()).unwrap();
-        finished.recv().unwrap();
-        assert_eq!(
-            counts.drops(),
-            1,
-            "two sweeps behind: dropped on the thread's visit"
-        );
+        if cfg!(target_os = "linux") {
+            assert_eq!(counts.drops(), 1, "the second sweep reclaimed it");
+            assert_eq!(pool.stats().idle, 0);
+        } else {
+            visit.send(()).unwrap();
+            finished.recv().unwrap();
+            assert_eq!(counts.drops(), 1, "dropped on the thread's next visit");
+        }
         drop(visit);
     });
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn one_sweep_keeps_objects_reusable_from_the_victim_generation() {
     let counts = Counts::new();
     let pool = Pool::builder()
@@ -241,7 +242,7 @@ fn the_idle_maximum_holds() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn objects_over_the_size_limit_are_dropped_on_return() {
     let pool: Pool<Vec<u8>> = Pool::builder().max_object_bytes(64 * 1024).build();
     let mut small = pool.get();
@@ -255,7 +256,7 @@ fn objects_over_the_size_limit_are_dropped_on_return() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn the_idle_byte_budget_holds() {
     let pool: Pool<Vec<u8>> = Pool::builder()
         .max_idle_bytes(100_000)
@@ -270,7 +271,7 @@ fn the_idle_byte_budget_holds() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn thread_cache_zero_still_pools_through_the_depot() {
     let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(0).build();
     let mut v = pool.get();
@@ -283,7 +284,7 @@ fn thread_cache_zero_still_pools_through_the_depot() {
 static SHARED: Pool<String> = Pool::new();
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_static_pool_works() {
     SHARED.get().push_str("some text");
     assert!(SHARED.get().is_empty());
@@ -324,7 +325,7 @@ impl Reset for Reentrant {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn init_and_reset_may_use_the_pool_itself() {
     let mut a = REENTRANT.get();
     a.scratch.push(1);

@@ -13,7 +13,7 @@
 //!   anything is idle, and the stats say so exactly.
 //!
 //! Not run under `chaos`, whose point is to break such predictions, nor under miri (slow).
-#![cfg(not(feature = "chaos"))]
+#![cfg(not(pool_chaos))]
 
 use pool_core::{Pool, Pooled, Reset, Stats};
 use proptest::prelude::*;

@@ -21,7 +21,7 @@ fn pool_and_guards_are_send_and_sync_for_send_types() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_producer_and_a_consumer_settle_into_reuse() {
     const MESSAGES: usize = if cfg!(miri) { 500 } else { 50_000 };
     let counts = Counts::new();
@@ -61,7 +61,7 @@ fn a_producer_and_a_consumer_settle_into_reuse() {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_thousand_short_lived_threads_stay_bounded() {
     const THREADS: usize = if cfg!(miri) { 12 } else { 1200 };
     const AT_ONCE: usize = 4;
@@ -129,7 +129,7 @@ thread_local! {
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_guard_dropped_during_thread_local_teardown_is_returned_without_panicking() {
     let pool = Arc::new(Pool::<Vec<u8>>::new());
     let handle = {
@@ -152,7 +152,7 @@ fn a_guard_dropped_during_thread_local_teardown_is_returned_without_panicking() 
 }
 
 #[test]
-#[cfg_attr(feature = "chaos", ignore = "chaos randomises reuse")]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn automatic_aging_releases_idle_memory_without_traffic() {
     let counts = Counts::new();
     let pool = Pool::builder()

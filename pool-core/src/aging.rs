@@ -1,12 +1,18 @@
 //! Automatic aging: one background thread per process sweeps the pools that asked for it.
 //!
-//! A pool built with [`PoolBuilder::age_every`](crate::PoolBuilder::age_every) keeps its
-//! depot in an `Arc` and registers a `Weak` to it here. The thread sleeps until the next
-//! registration is due, sweeps it, and forgets registrations whose pool is gone. Nothing
-//! here is on a get or return path.
+//! A pool built with [`PoolBuilder::age_every`](crate::PoolBuilder::age_every) registers a
+//! `Weak` to its shared part here. The thread sleeps until the next registration is due,
+//! sweeps it, and forgets registrations whose pool is gone. Nothing here is on a get or
+//! return path.
+//!
+//! The thread never holds the registry lock while it sweeps or while it holds a strong
+//! reference to a pool (upgrading and dropping happen outside the lock), so user code (the
+//! `Drop` of aged-out objects) never runs under it, and a panic in that code is caught,
+//! so one misbehaving pool cannot stop the aging of the others.
 
-use crate::depot::Depot;
+use crate::core::Core;
 use crate::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// Something the aging thread can sweep.
 pub(crate) trait Sweep: Send + Sync {
@@ -14,33 +20,34 @@ pub(crate) trait Sweep: Send + Sync {
     fn sweep(&self);
 }
 
-impl<T: Send> Sweep for Depot<T> {
+impl<T: Send> Sweep for Core<T> {
     fn sweep(&self) {
-        Depot::sweep(self);
+        Core::sweep(self);
     }
 }
 
-/// Registers `depot` to be swept every `every`.
-pub(crate) fn register<T: Send + 'static>(depot: &Arc<Depot<T>>, every: std::time::Duration) {
-    register_sweeper(Arc::downgrade(depot) as Weak<dyn Sweep>, every);
+/// Registers a pool's core to be swept every `every`.
+pub(crate) fn register_pool<T: Send + 'static>(core: &Arc<Core<T>>, every: Duration) {
+    register(Arc::downgrade(core) as Weak<dyn Sweep>, every);
 }
 
 /// Registers anything sweepable to be swept every `every`, while it lives.
 #[cfg(not(loom))]
-pub(crate) fn register_sweeper(target: Weak<dyn Sweep>, every: std::time::Duration) {
+pub(crate) fn register(target: Weak<dyn Sweep>, every: Duration) {
     thread::register(target, every);
 }
 
 /// Under loom no aging thread runs; models call `sweep` themselves.
 #[cfg(loom)]
-pub(crate) fn register_sweeper(target: Weak<dyn Sweep>, every: std::time::Duration) {
+pub(crate) fn register(target: Weak<dyn Sweep>, every: Duration) {
     let _ = (target, every);
 }
 
 #[cfg(not(loom))]
 mod thread {
     use super::Sweep;
-    use crate::sync::{Arc, Condvar, Mutex, Weak, lock};
+    use crate::sync::{Condvar, Mutex, Weak, lock};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::time::{Duration, Instant};
 
     struct Registration {
@@ -63,11 +70,11 @@ mod thread {
     pub(super) fn register(target: Weak<dyn Sweep>, every: Duration) {
         // A zero interval would spin; a millisecond is already far below any useful one.
         let every = every.max(Duration::from_millis(1));
-        lock(&REGISTRY.pools).push(Registration {
-            target,
-            every,
-            due: Instant::now() + every,
-        });
+        // An interval past the end of representable time is "never".
+        let Some(due) = Instant::now().checked_add(every) else {
+            return;
+        };
+        lock(&REGISTRY.pools).push(Registration { target, every, due });
         REGISTRY.changed.notify_one();
         STARTED.call_once(|| {
             // If the thread cannot start, pools still work; they age only by `sweep`.
@@ -78,31 +85,46 @@ mod thread {
     }
 
     fn run() {
+        loop {
+            for target in due_now() {
+                // Upgraded here, outside the registry lock; if this is the last reference
+                // (the pool was dropped meanwhile), it drops here too, outside the lock.
+                let Some(target) = target.upgrade() else {
+                    continue;
+                };
+                // A panicking `Drop` of an aged-out object must not end aging for every
+                // pool in the process: the sweep has already counted and released
+                // everything, so the panic only stops the drops of that one sweep (the
+                // rest were dropped by the sweep itself before the panic resumed).
+                let _ = catch_unwind(AssertUnwindSafe(|| target.sweep()));
+            }
+        }
+    }
+
+    /// Waits until at least one registration is due and returns the due ones, with their
+    /// next due times advanced. Forgets registrations whose pool is gone.
+    fn due_now() -> Vec<Weak<dyn Sweep>> {
         let mut pools = lock(&REGISTRY.pools);
         loop {
+            // `strong_count` does not upgrade: no pool is kept alive (or dropped) here.
+            pools.retain(|registration| registration.target.strong_count() > 0);
             let now = Instant::now();
-            let mut due: Vec<Arc<dyn Sweep>> = Vec::new();
-            pools.retain_mut(|registration| {
-                let Some(target) = registration.target.upgrade() else {
-                    return false; // the pool is gone
-                };
-                if registration.due <= now {
+            let due: Vec<Weak<dyn Sweep>> = pools
+                .iter_mut()
+                .filter(|registration| registration.due <= now)
+                .map(|registration| {
                     // Skip missed ticks rather than sweeping several times in a row.
                     while registration.due <= now {
-                        registration.due += registration.every;
+                        match registration.due.checked_add(registration.every) {
+                            Some(next) => registration.due = next,
+                            None => break,
+                        }
                     }
-                    due.push(target);
-                }
-                true
-            });
+                    Weak::clone(&registration.target)
+                })
+                .collect();
             if !due.is_empty() {
-                // Sweep without the registry lock: sweeping drops user objects.
-                drop(pools);
-                for target in due {
-                    target.sweep();
-                }
-                pools = lock(&REGISTRY.pools);
-                continue;
+                return due;
             }
             let next = pools.iter().map(|registration| registration.due).min();
             pools = match next {

@@ -1,36 +1,36 @@
 //! The idle budget: how many objects and bytes the idle levels plus the thread caches'
 //! reservations may add up to.
 //!
-//! A [`Ledger`] counts one dimension. The depot owns its object ledger; its byte ledger is
-//! its own or shared with other pools (the size classes of a
-//! [`BufferPool`](crate::BufferPool) share one byte budget). Changes happen only where
-//! the total moves: a reservation granted or returned, an object stored without one, an
-//! object handed out or dropped. Moving objects between a thread's reservation and the
-//! depot leaves the total alone.
+//! A [`Quota`] counts one dimension. A pool owns its object quota; its byte quota is its
+//! own or shared with other pools (the size classes of a [`BufferPool`](crate::BufferPool)
+//! share one byte budget). The total moves only where objects enter or leave the idle
+//! levels: a reservation taken or given back, an object stored without one, an object
+//! handed out or dropped. Moving objects between a thread's reservation and the depot
+//! leaves it alone.
 
-use crate::limits::{UNLIMITED, Usage};
+use crate::limits::{Amount, UNLIMITED};
 use crate::sync::{Arc, AtomicUsize, Ordering};
 
 /// One dimension of the budget: what is reserved against a maximum.
 #[derive(Debug)]
-pub(crate) struct Ledger {
+pub(crate) struct Quota {
     reserved: AtomicUsize,
     max: usize,
 }
 
-impl Ledger {
+impl Quota {
     crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new(max: usize) -> Self {
-            Self { reserved: AtomicUsize::new(0), max }
+        pub(crate) fn new(max: usize) -> Quota {
+            Quota { reserved: AtomicUsize::new(0), max }
         }
     }
 
-    /// The most this ledger lets be reserved.
+    /// The most this quota lets be reserved.
     pub(crate) fn max(&self) -> usize {
         self.max
     }
 
-    /// Reserves up to `want`; returns what it got. An unlimited ledger grants everything
+    /// Reserves up to `want`; returns what it got. An unlimited quota grants everything
     /// without counting (counting against `usize::MAX` would overflow).
     pub(crate) fn reserve_up_to(&self, want: usize) -> usize {
         self.reserve(want, false)
@@ -51,7 +51,7 @@ impl Ledger {
             if granted == 0 || (all_or_nothing && granted < want) {
                 return 0;
             }
-            // Relaxed: the ledger is a counter; the objects it counts move under the depot
+            // Relaxed: the quota is a counter; the objects it counts move under the depot
             // lock, which orders everything else.
             match self.reserved.compare_exchange_weak(
                 current,
@@ -65,28 +65,41 @@ impl Ledger {
         }
     }
 
-    /// Gives back a reservation.
+    /// Gives back a reservation. Saturates at zero, so an accounting slip can only make the
+    /// budget looser, never wedge it shut.
     pub(crate) fn release(&self, amount: usize) {
-        if self.max != UNLIMITED && amount > 0 {
-            self.reserved.fetch_sub(amount, Ordering::Relaxed);
+        if self.max == UNLIMITED || amount == 0 {
+            return;
+        }
+        let mut current = self.reserved.load(Ordering::Relaxed);
+        loop {
+            match self.reserved.compare_exchange_weak(
+                current,
+                current.saturating_sub(amount),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
         }
     }
 }
 
-/// The depot's byte ledger: its own, or shared with other pools.
+/// A pool's byte quota: its own, or shared with other pools.
 #[derive(Debug)]
-pub(crate) enum ByteLedger {
-    Own(Ledger),
-    Shared(Arc<Ledger>),
+pub(crate) enum ByteQuota {
+    Own(Quota),
+    Shared(Arc<Quota>),
 }
 
-impl std::ops::Deref for ByteLedger {
-    type Target = Ledger;
+impl std::ops::Deref for ByteQuota {
+    type Target = Quota;
 
-    fn deref(&self) -> &Ledger {
+    fn deref(&self) -> &Quota {
         match self {
-            ByteLedger::Own(ledger) => ledger,
-            ByteLedger::Shared(ledger) => ledger,
+            ByteQuota::Own(quota) => quota,
+            ByteQuota::Shared(quota) => quota,
         }
     }
 }
@@ -94,27 +107,25 @@ impl std::ops::Deref for ByteLedger {
 /// Both dimensions.
 #[derive(Debug)]
 pub(crate) struct Budget {
-    objects: Ledger,
-    bytes: ByteLedger,
+    objects: Quota,
+    bytes: ByteQuota,
 }
 
 impl Budget {
-    crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new(objects: Ledger, bytes: ByteLedger) -> Self {
-            Self { objects, bytes }
-        }
+    pub(crate) fn new(objects: Quota, bytes: ByteQuota) -> Self {
+        Self { objects, bytes }
     }
 
     /// Reserves up to `want` in each dimension independently.
-    pub(crate) fn reserve_up_to(&self, want: Usage) -> Usage {
-        Usage {
+    pub(crate) fn reserve_up_to(&self, want: Amount) -> Amount {
+        Amount {
             objects: self.objects.reserve_up_to(want.objects),
             bytes: self.bytes.reserve_up_to(want.bytes),
         }
     }
 
     /// Reserves all of `need`, or nothing.
-    pub(crate) fn reserve_exact(&self, need: Usage) -> bool {
+    pub(crate) fn reserve_exact(&self, need: Amount) -> bool {
         if !self.objects.reserve_exact(need.objects) {
             return false;
         }
@@ -125,9 +136,9 @@ impl Budget {
         true
     }
 
-    pub(crate) fn release(&self, usage: Usage) {
-        self.objects.release(usage.objects);
-        self.bytes.release(usage.bytes);
+    pub(crate) fn release(&self, amount: Amount) {
+        self.objects.release(amount.objects);
+        self.bytes.release(amount.bytes);
     }
 }
 
@@ -137,52 +148,54 @@ mod tests {
 
     #[test]
     fn reserves_within_the_maximum() {
-        let ledger = Ledger::new(10);
-        assert_eq!(ledger.reserve_up_to(7), 7);
-        assert_eq!(ledger.reserve_up_to(7), 3);
-        assert!(!ledger.reserve_exact(1));
-        ledger.release(4);
-        assert!(ledger.reserve_exact(4));
-        assert_eq!(ledger.reserve_up_to(1), 0);
+        let quota = Quota::new(10);
+        assert_eq!(quota.reserve_up_to(7), 7);
+        assert_eq!(quota.reserve_up_to(7), 3);
+        assert!(!quota.reserve_exact(1));
+        quota.release(4);
+        assert!(quota.reserve_exact(4));
+        assert_eq!(quota.reserve_up_to(1), 0);
+        quota.release(usize::MAX);
+        assert_eq!(quota.reserve_up_to(100), 10, "release saturates at zero");
     }
 
     #[test]
     fn unlimited_grants_without_counting() {
-        let ledger = Ledger::new(UNLIMITED);
-        assert_eq!(ledger.reserve_up_to(usize::MAX), usize::MAX);
-        assert!(ledger.reserve_exact(usize::MAX));
-        ledger.release(5);
+        let quota = Quota::new(UNLIMITED);
+        assert_eq!(quota.reserve_up_to(usize::MAX), usize::MAX);
+        assert!(quota.reserve_exact(usize::MAX));
+        quota.release(5);
     }
 
     #[test]
     fn shared_bytes_and_all_or_nothing() {
-        let shared = Arc::new(Ledger::new(100));
+        let shared = Arc::new(Quota::new(100));
         let a = Budget::new(
-            Ledger::new(UNLIMITED),
-            ByteLedger::Shared(Arc::clone(&shared)),
+            Quota::new(UNLIMITED),
+            ByteQuota::Shared(Arc::clone(&shared)),
         );
-        let b = Budget::new(Ledger::new(1), ByteLedger::Shared(shared));
-        assert!(a.reserve_exact(Usage {
+        let b = Budget::new(Quota::new(1), ByteQuota::Shared(shared));
+        assert!(a.reserve_exact(Amount {
             objects: 5,
             bytes: 60
         }));
         assert!(
-            !b.reserve_exact(Usage {
+            !b.reserve_exact(Amount {
                 objects: 1,
                 bytes: 50
             }),
             "the bytes are the other pool's"
         );
-        assert!(b.reserve_exact(Usage {
+        assert!(b.reserve_exact(Amount {
             objects: 1,
             bytes: 40
         }));
         assert!(
-            !b.reserve_exact(Usage {
+            !b.reserve_exact(Amount {
                 objects: 1,
                 bytes: 0
             }),
-            "the object ledger is b's own"
+            "the object quota is b's own"
         );
     }
 }

@@ -13,8 +13,8 @@
 //! [`thread_cache_bytes`]: BufferPoolBuilder::thread_cache_bytes
 //! [`max_idle_bytes`]: BufferPoolBuilder::max_idle_bytes
 
-use crate::aging::{Sweep, register_sweeper};
-use crate::budget::Ledger;
+use crate::aging::{Sweep, register};
+use crate::budget::Quota;
 use crate::limits::UNLIMITED;
 use crate::pool::Pool;
 use crate::reset::ZeroFill;
@@ -652,7 +652,7 @@ impl BufferPoolBuilder {
             Some(sizes) => sizes.clone(),
             None => geometric_sizes(self.range.0, self.range.1, self.steps_per_doubling),
         };
-        let budget = Arc::new(Ledger::new(self.max_idle_bytes));
+        let budget = Arc::new(Quota::new(self.max_idle_bytes));
         let classes: Box<[SizeClass]> = sizes
             .iter()
             .map(|&capacity| {
@@ -683,7 +683,7 @@ impl BufferPoolBuilder {
             too_small: AtomicU64::new(0),
         });
         if let Some(every) = self.age_every {
-            register_sweeper(Arc::downgrade(&inner) as Weak<dyn Sweep>, every);
+            register(Arc::downgrade(&inner) as Weak<dyn Sweep>, every);
         }
         BufferPool { inner }
     }

@@ -1,9 +1,9 @@
 //! [`PoolBuilder`]: limits, aging and `init` for a [`Pool`].
 
-use crate::budget::Ledger;
-use crate::depot::Depot;
+use crate::budget::Quota;
+use crate::core::Core;
 use crate::limits::Limits;
-use crate::pool::{DepotHandle, Init, Pool};
+use crate::pool::{Init, Pool};
 use crate::reset::Reset;
 use crate::sync::Arc;
 use std::fmt;
@@ -12,9 +12,16 @@ use std::time::Duration;
 
 /// Configures a [`Pool`]; made by [`Pool::builder`].
 ///
-/// Every limit is optional. The defaults: 16 idle objects per thread cache, no limit on
-/// total idle objects or bytes, no size limit per object, and no automatic aging (call
-/// [`Pool::sweep`] yourself, or set [`age_every`](PoolBuilder::age_every)).
+/// Every limit is optional. The defaults:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`thread_cache`](PoolBuilder::thread_cache) | 16 objects per thread |
+/// | [`thread_cache_bytes`](PoolBuilder::thread_cache_bytes) | no limit, or an eighth of `max_idle_bytes` if that is set |
+/// | [`max_idle`](PoolBuilder::max_idle) | no limit |
+/// | [`max_idle_bytes`](PoolBuilder::max_idle_bytes) | no limit |
+/// | [`max_object_bytes`](PoolBuilder::max_object_bytes) | no limit |
+/// | [`age_every`](PoolBuilder::age_every) | never: call [`Pool::sweep`] yourself |
 ///
 /// `F` is the `init` function once [`init`](PoolBuilder::init) is called; until then
 /// (`NoInit`), `build` needs `T: Default`.
@@ -38,9 +45,11 @@ use std::time::Duration;
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct PoolBuilder<T, F = NoInit> {
     limits: Limits,
+    /// Whether `thread_cache_bytes` was set (otherwise it follows `max_idle_bytes`).
+    thread_bytes_set: bool,
     aging: Option<Aging<T>>,
     /// A byte budget shared with other pools (a `BufferPool`'s size classes).
-    shared_bytes: Option<Arc<Ledger>>,
+    shared_bytes: Option<Arc<Quota>>,
     init: F,
     _marker: PhantomData<fn() -> T>,
 }
@@ -49,17 +58,18 @@ pub struct PoolBuilder<T, F = NoInit> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoInit;
 
-/// An aging interval and the function that registers a depot with the aging thread
+/// An aging interval and the function that registers a pool's core with the aging thread
 /// (captured where `T: Send + 'static` is known).
 struct Aging<T> {
     every: Duration,
-    register: fn(&Arc<Depot<T>>, Duration),
+    register: fn(&Arc<Core<T>>, Duration),
 }
 
 impl<T: Reset> PoolBuilder<T> {
     pub(crate) fn new() -> Self {
         Self {
             limits: Limits::DEFAULT,
+            thread_bytes_set: false,
             aging: None,
             shared_bytes: None,
             init: NoInit,
@@ -70,7 +80,9 @@ impl<T: Reset> PoolBuilder<T> {
 
 impl<T: Reset, F> PoolBuilder<T, F> {
     /// The most idle objects one thread's cache keeps (default 16). `0` turns thread caches
-    /// off: every get and return then goes to the shared depot, under its lock.
+    /// off: every get and return then goes to the shared depot, under its lock. Values
+    /// above 4,096 are clamped to 4,096 (a thread cache allocates room for its objects up
+    /// front).
     ///
     /// Idle memory in thread caches is bounded by (threads alive at once) x this. A thread
     /// moves half of it to or from the depot at a time.
@@ -80,9 +92,11 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     }
 
     /// The most heap bytes (by [`Reset::retained_bytes`]) one thread's cache keeps
-    /// (default: no limit beyond [`max_idle_bytes`](PoolBuilder::max_idle_bytes)).
+    /// (default: no limit, or an eighth of [`max_idle_bytes`](PoolBuilder::max_idle_bytes)
+    /// when that is set, so that one thread's reservation never takes the whole budget).
     pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
         self.limits.thread_cache.bytes = bytes;
+        self.thread_bytes_set = true;
         self
     }
 
@@ -90,8 +104,9 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// together (default: no limit). A return over it is dropped and counted in
     /// [`Discarded::over_limit`](crate::Discarded::over_limit).
     ///
-    /// Thread caches reserve their share of this ahead of use, so a thread can fill its
-    /// cache without shared writes; a reservation goes back when the thread's cache ages.
+    /// Thread caches reserve their share of this ahead of use (at most their own cap), so a
+    /// thread can fill its cache without shared writes; a reservation goes back when the
+    /// cache ages, or is collected after its thread exits.
     pub fn max_idle(mut self, objects: usize) -> Self {
         self.limits.max_idle.objects = objects;
         self
@@ -114,11 +129,11 @@ impl<T: Reset, F> PoolBuilder<T, F> {
         self
     }
 
-    /// Counts idle bytes against `ledger`, shared with other pools, instead of a budget of
-    /// this pool's own. The ledger's maximum replaces `max_idle_bytes`.
-    pub(crate) fn shared_byte_budget(mut self, ledger: Arc<Ledger>) -> Self {
-        self.limits.max_idle.bytes = ledger.max();
-        self.shared_bytes = Some(ledger);
+    /// Counts idle bytes against `quota`, shared with other pools, instead of a budget of
+    /// this pool's own. The quota's maximum replaces `max_idle_bytes`.
+    pub(crate) fn shared_byte_budget(mut self, quota: Arc<Quota>) -> Self {
+        self.limits.max_idle.bytes = quota.max();
+        self.shared_bytes = Some(quota);
         self
     }
 
@@ -130,6 +145,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     {
         PoolBuilder {
             limits: self.limits,
+            thread_bytes_set: self.thread_bytes_set,
             aging: self.aging,
             shared_bytes: self.shared_bytes,
             init,
@@ -142,38 +158,34 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// How: one background thread per process (`pool-core-aging`, started on first use)
     /// sleeps until the next pool is due and sweeps it. It holds only a weak reference, so
     /// dropping the pool ends its aging. So a pool that gets no more traffic frees its idle
-    /// objects in the shared levels within two intervals, on that thread (hence
-    /// `T: Send`). Objects in a thread's own cache age when that thread next uses the pool;
-    /// keep thread caches small if threads may go quiet while holding memory.
+    /// objects within two intervals, on that thread (hence `T: Send`), including those in
+    /// the caches of threads that went quiet or exited (see [`Pool::sweep`]).
     ///
-    /// Under `cfg(loom)` no thread is started.
+    /// An interval too long to represent as a point in time (such as `Duration::MAX`)
+    /// means never; intervals below a millisecond are raised to one. Under `cfg(loom)` no
+    /// thread is started.
     pub fn age_every(mut self, interval: Duration) -> Self
     where
         T: Send + 'static,
     {
         self.aging = Some(Aging {
             every: interval,
-            register: crate::aging::register::<T>,
+            register: crate::aging::register_pool::<T>,
         });
         self
     }
 
     fn build_with(self, init: impl FnOnce(F) -> Init<T>) -> Pool<T> {
         let init = init(self.init);
-        let limits = self.limits.normalized();
-        let depot = match self.shared_bytes {
-            Some(ledger) => Depot::with_shared_bytes(&limits, ledger),
-            None => Depot::new(&limits),
-        };
-        let depot = match self.aging {
-            None => DepotHandle::Inline(depot),
-            Some(aging) => {
-                let depot = Arc::new(depot);
-                (aging.register)(&depot, aging.every);
-                DepotHandle::Shared(depot)
-            }
-        };
-        Pool::from_parts(limits, init, depot)
+        let limits = self.limits.normalized(self.thread_bytes_set);
+        if self.shared_bytes.is_none() && self.aging.is_none() {
+            return Pool::from_parts(limits, init);
+        }
+        let core = Arc::new(Core::new(limits, self.shared_bytes));
+        if let Some(aging) = self.aging {
+            (aging.register)(&core, aging.every);
+        }
+        Pool::with_core(limits, init, core)
     }
 }
 

@@ -1,8 +1,10 @@
-//! The `chaos` feature: a debug mode in the spirit of Go's race mode, where `sync.Pool`'s
-//! `Put` drops one item in four at random so programs cannot depend on getting "their"
-//! object back.
+//! The chaos mode, `--cfg pool_chaos`: a debug mode in the spirit of Go's race mode, where
+//! `sync.Pool`'s `Put` drops one item in four at random so programs cannot depend on
+//! getting "their" object back. A `cfg` rather than a Cargo feature: features must be
+//! additive, and any crate in a dependency graph turning this one on would change every
+//! user's pool. Build with `RUSTFLAGS="--cfg pool_chaos"` to turn it on.
 //!
-//! With the feature on:
+//! With it on:
 //! - one return in four is dropped after its reset, counted in
 //!   [`Discarded::over_limit`](crate::Discarded::over_limit) (the pool is allowed to refuse
 //!   any return, and this is the reason a user already expects);

@@ -79,19 +79,24 @@
 extern crate self as pool_core;
 
 mod aging;
+mod barrier;
 mod budget;
 mod buffer;
 mod builder;
-#[cfg(feature = "chaos")]
+#[cfg(pool_chaos)]
 mod chaos;
+mod core;
 mod depot;
 mod guard;
+mod kept;
 mod limits;
-mod local;
+mod magazines;
 mod pool;
+mod registry;
 pub mod reset;
 mod stats;
 mod sync;
+mod thread_cache;
 
 pub use buffer::{Buffer, BufferPool, BufferPoolBuilder, BufferStats, Calibration, ClassStats};
 pub use builder::{NoInit, PoolBuilder};

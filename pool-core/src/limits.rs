@@ -1,9 +1,11 @@
 //! How much a pool may keep idle: object counts and heap bytes, per thread and in total.
 
 /// A pair of amounts: objects and the heap bytes they keep (see
-/// [`Reset::retained_bytes`](crate::Reset::retained_bytes)).
+/// [`Reset::retained_bytes`](crate::Reset::retained_bytes)). Used for what is held, what is
+/// reserved and what is allowed alike. All arithmetic saturates: a limit that is not set is
+/// carried at `usize::MAX`, and a user's `retained_bytes` may report anything.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Usage {
+pub(crate) struct Amount {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
 }
@@ -11,54 +13,67 @@ pub(crate) struct Usage {
 /// The value of a limit that is not set.
 pub(crate) const UNLIMITED: usize = usize::MAX;
 
-impl Usage {
-    pub(crate) const ZERO: Usage = Usage {
+impl Amount {
+    pub(crate) const ZERO: Amount = Amount {
         objects: 0,
         bytes: 0,
     };
 
-    pub(crate) const fn one(bytes: usize) -> Usage {
-        Usage { objects: 1, bytes }
+    pub(crate) const fn one(bytes: usize) -> Amount {
+        Amount { objects: 1, bytes }
     }
 
-    /// Saturating: a dimension whose limit is unset is carried at `usize::MAX`, where
-    /// adding must stay put rather than overflow.
-    pub(crate) fn add(&mut self, other: Usage) {
-        self.objects = self.objects.saturating_add(other.objects);
-        self.bytes = self.bytes.saturating_add(other.bytes);
-    }
-
-    /// How far `self` exceeds `cap`, per dimension (zero where it does not).
-    pub(crate) fn excess_over(self, cap: Usage) -> Usage {
-        Usage {
-            objects: self.objects.saturating_sub(cap.objects),
-            bytes: self.bytes.saturating_sub(cap.bytes),
+    pub(crate) const fn plus(self, other: Amount) -> Amount {
+        Amount {
+            objects: self.objects.saturating_add(other.objects),
+            bytes: self.bytes.saturating_add(other.bytes),
         }
     }
 
-    pub(crate) fn sub(&mut self, other: Usage) {
-        self.objects -= other.objects;
-        self.bytes -= other.bytes;
+    pub(crate) const fn minus(self, other: Amount) -> Amount {
+        Amount {
+            objects: self.objects.saturating_sub(other.objects),
+            bytes: self.bytes.saturating_sub(other.bytes),
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: Amount) {
+        *self = self.plus(other);
+    }
+
+    pub(crate) fn sub(&mut self, other: Amount) {
+        *self = self.minus(other);
+    }
+
+    /// The smaller of each dimension.
+    pub(crate) const fn min(self, other: Amount) -> Amount {
+        Amount {
+            objects: if self.objects < other.objects {
+                self.objects
+            } else {
+                other.objects
+            },
+            bytes: if self.bytes < other.bytes {
+                self.bytes
+            } else {
+                other.bytes
+            },
+        }
     }
 
     /// Whether `self` fits within `limit` in both dimensions.
-    pub(crate) fn fits(self, limit: Usage) -> bool {
+    pub(crate) const fn fits(self, limit: Amount) -> bool {
         self.objects <= limit.objects && self.bytes <= limit.bytes
-    }
-
-    pub(crate) fn plus(mut self, other: Usage) -> Usage {
-        self.add(other);
-        self
     }
 }
 
 /// A pool's limits, fixed when it is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
-    /// Idle objects and bytes in the whole pool: thread caches, depot and victim together.
-    pub(crate) max_idle: Usage,
+    /// Idle objects and bytes in the whole pool: thread caches, depot and victims together.
+    pub(crate) max_idle: Amount,
     /// Idle objects and bytes one thread's cache may hold.
-    pub(crate) thread_cache: Usage,
+    pub(crate) thread_cache: Amount,
     /// The largest object (by retained bytes) worth keeping.
     pub(crate) max_object_bytes: usize,
 }
@@ -67,12 +82,22 @@ impl Limits {
     /// Per-thread cache capacity when the user sets none.
     pub(crate) const DEFAULT_THREAD_CACHE: usize = 16;
 
+    /// The largest per-thread cache: a thread cache allocates its two magazines up front, so
+    /// a larger request is clamped to this (documented on
+    /// [`PoolBuilder::thread_cache`](crate::PoolBuilder::thread_cache)).
+    pub(crate) const MAX_THREAD_CACHE: usize = 4096;
+
+    /// The share of a total byte limit that one thread's cache may reserve when the user
+    /// sets no per-thread byte limit: a thread never holds the whole budget, so other
+    /// threads' returns are not refused while it sits on a reservation.
+    pub(crate) const THREAD_SHARE_OF_BYTES: usize = 8;
+
     pub(crate) const DEFAULT: Limits = Limits {
-        max_idle: Usage {
+        max_idle: Amount {
             objects: UNLIMITED,
             bytes: UNLIMITED,
         },
-        thread_cache: Usage {
+        thread_cache: Amount {
             objects: Self::DEFAULT_THREAD_CACHE,
             bytes: UNLIMITED,
         },
@@ -86,14 +111,73 @@ impl Limits {
         if half == 0 { 1 } else { half }
     }
 
-    /// Makes the limits consistent: a thread may not hold more than the whole pool.
-    pub(crate) const fn normalized(mut self) -> Limits {
-        if self.thread_cache.objects > self.max_idle.objects {
-            self.thread_cache.objects = self.max_idle.objects;
+    /// Makes the limits consistent: a thread cache is at most [`Self::MAX_THREAD_CACHE`]
+    /// objects and never more than the whole pool may hold; without a per-thread byte limit
+    /// of its own, it may hold an eighth of a total byte limit.
+    pub(crate) const fn normalized(mut self, thread_bytes_set: bool) -> Limits {
+        if self.thread_cache.objects > Self::MAX_THREAD_CACHE {
+            self.thread_cache.objects = Self::MAX_THREAD_CACHE;
         }
-        if self.thread_cache.bytes > self.max_idle.bytes {
-            self.thread_cache.bytes = self.max_idle.bytes;
+        if !thread_bytes_set && self.max_idle.bytes != UNLIMITED {
+            self.thread_cache.bytes = self.max_idle.bytes / Self::THREAD_SHARE_OF_BYTES;
         }
+        self.thread_cache = self.thread_cache.min(self.max_idle);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        let big = Amount::one(usize::MAX - 1);
+        assert_eq!(big.plus(big).bytes, usize::MAX);
+        assert_eq!(Amount::ZERO.minus(big), Amount::ZERO);
+    }
+
+    #[test]
+    fn normalization_clamps_and_shares() {
+        let limits = Limits {
+            thread_cache: Amount {
+                objects: usize::MAX,
+                bytes: UNLIMITED,
+            },
+            ..Limits::DEFAULT
+        }
+        .normalized(false);
+        assert_eq!(limits.thread_cache.objects, Limits::MAX_THREAD_CACHE);
+        let limits = Limits {
+            max_idle: Amount {
+                objects: 8,
+                bytes: 800,
+            },
+            ..Limits::DEFAULT
+        }
+        .normalized(false);
+        assert_eq!(
+            limits.thread_cache,
+            Amount {
+                objects: 8,
+                bytes: 100
+            }
+        );
+        let explicit = Limits {
+            max_idle: Amount {
+                objects: UNLIMITED,
+                bytes: 800,
+            },
+            thread_cache: Amount {
+                objects: 4,
+                bytes: 800,
+            },
+            ..Limits::DEFAULT
+        }
+        .normalized(true);
+        assert_eq!(
+            explicit.thread_cache.bytes, 800,
+            "an explicit per-thread limit stands"
+        );
     }
 }

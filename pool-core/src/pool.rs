@@ -1,19 +1,19 @@
-//! [`Pool`]: the lookup order (this thread's cache, the shared depot, the victim generation,
-//! then `init`) and the return path (reset, measure, keep or drop).
+//! [`Pool`]: the API, and the fast paths of get and return (this thread's cache, found
+//! through the registry's memo). The slow paths live with the shared state in `core.rs`.
 
 use crate::builder::PoolBuilder;
-use crate::depot::{Depot, Garbage, Idle};
+use crate::core::{Core, MyCache};
 use crate::guard::{Pooled, PooledOwned};
+use crate::kept::Kept;
 use crate::limits::Limits;
-use crate::local::LocalCache;
+use crate::magazines::{Magazines, Published};
+use crate::registry::{self, NO_POOL};
 use crate::reset::Reset;
-use crate::stats::{Discarded, Stats};
-use crate::sync::{Arc, Ordering, ThreadLocal, thread_locals_alive};
-use crossbeam_utils::CachePadded;
+use crate::stats::Stats;
+use crate::sync::{Arc, AtomicU64, OnceLock, Ordering};
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::Deref;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
 
 /// A typed object pool with reset semantics, after Go's `sync.Pool`.
 ///
@@ -22,10 +22,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// atomic read-modify-write), then the shared depot, then the victim generation, and only
 /// then make a new object with the pool's `init`.
 ///
-/// Idle objects age: each [`sweep`](Pool::sweep) moves the depot into the victim generation
-/// and drops the previous victims, so an object nobody asked for is freed within two
-/// sweeps. Sweeps run when you call them, or on a timer with
-/// [`PoolBuilder::age_every`].
+/// Idle objects age: each [`sweep`](Pool::sweep) turns every level (each thread's cache
+/// and the shared depot) into a victim generation and drops the previous victims, so an
+/// object nobody asked for is freed by the second sweep, whichever thread last held it,
+/// and whether that thread is busy, quiet or gone. Sweeps run when you call them, or on a
+/// timer with [`PoolBuilder::age_every`].
 ///
 /// `Pool<T>` is `Send` and `Sync` exactly when `T: Send`.
 ///
@@ -46,16 +47,26 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// assert_eq!(buf.as_ptr(), first); // the same allocation, reused
 /// ```
 pub struct Pool<T> {
-    /// Padded: neighbouring threads' caches share no cache line (the owner writes its
-    /// counters on every call).
-    local: ThreadLocal<CachePadded<LocalCache<T>>>,
-    depot: DepotHandle<T>,
+    /// The core's id once it exists ([`NO_POOL`] before): what a get or return looks up to
+    /// find this thread's cache, so it sits inline, next to the limits.
+    id: AtomicU64,
+    /// Thread caches, depot, budget and counters, made on first use so that `new` is
+    /// `const`, and shared (through a weak reference) with the aging thread.
+    core: OnceLock<Arc<Core<T>>>,
     limits: Limits,
     init: Init<T>,
-    /// `Send + Sync` exactly when `T: Send` (as a mutex of `T` is), whatever the fields
-    /// above say; `LocalCache`'s `Send` impl relies on this.
+    /// `Send + Sync` exactly when `T: Send`, as a mutex of `T` is: the pool hands each
+    /// object to one thread at a time, and never shares one.
     _marker: PhantomData<std::sync::Mutex<T>>,
 }
+
+// The pool's state is consistent at every point where a panic can leave it: no user code
+// runs under its locks or inside a thread cache, and a panicking `init`, `reset`,
+// `retained_bytes` or `Drop` is counted and contained where it happens. So, like std's
+// `Mutex`, a pool may be used after a caught panic whatever it holds. (The boxed `init`
+// function would otherwise make it neither.)
+impl<T> UnwindSafe for Pool<T> {}
+impl<T> RefUnwindSafe for Pool<T> {}
 
 /// How a pool makes a new object.
 pub(crate) enum Init<T> {
@@ -64,33 +75,12 @@ pub(crate) enum Init<T> {
     Custom(Box<dyn Fn() -> T + Send + Sync>),
 }
 
-/// The depot, inline (so `Pool::new` can be `const`) or shared with the aging thread.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "inline is the point: a `const` pool cannot allocate, and a pool is not moved often"
-)]
-pub(crate) enum DepotHandle<T> {
-    Inline(Depot<T>),
-    Shared(Arc<Depot<T>>),
-}
-
-impl<T> Deref for DepotHandle<T> {
-    type Target = Depot<T>;
-
-    #[inline]
-    fn deref(&self) -> &Depot<T> {
-        match self {
-            DepotHandle::Inline(depot) => depot,
-            DepotHandle::Shared(depot) => depot,
-        }
-    }
-}
-
 impl<T: Reset + Default> Pool<T> {
     crate::sync::const_fn_unless_loom! {
-        /// A pool that makes objects with `T::default()`, with the default limits: 16 idle
-        /// objects per thread cache, no total limit, no automatic aging. `const`, so it can
-        /// be a `static` (except under `cfg(loom)`, whose types are not `const`).
+        /// A pool that makes objects with `T::default()`, with the default limits (see
+        /// [`PoolBuilder`]): 16 idle objects per thread cache, no total limit, no
+        /// automatic aging. `const`, so it can be a `static` (except under `cfg(loom)`,
+        /// whose types are not `const`).
         ///
         /// # Examples
         ///
@@ -101,8 +91,8 @@ impl<T: Reset + Default> Pool<T> {
         /// NAMES.get().push_str("temporary");
         /// assert!(NAMES.get().is_empty());
         /// ```
-        pub fn new() -> Self {
-            Self::from_parts(Limits::DEFAULT, Init::Default(T::default), DepotHandle::Inline(Depot::new(&Limits::DEFAULT)))
+        pub fn new() -> Pool<T> {
+            Pool::from_parts(Limits::DEFAULT, Init::Default(T::default))
         }
     }
 }
@@ -127,11 +117,7 @@ impl<T: Reset> Pool<T> {
     /// assert!(pool.get().capacity() >= 4096);
     /// ```
     pub fn with_init(init: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self::from_parts(
-            Limits::DEFAULT,
-            Init::Custom(Box::new(init)),
-            DepotHandle::Inline(Depot::new(&Limits::DEFAULT)),
-        )
+        Self::from_parts(Limits::DEFAULT, Init::Custom(Box::new(init)))
     }
 
     /// A builder for a pool with limits, aging or a custom `init`.
@@ -140,12 +126,10 @@ impl<T: Reset> Pool<T> {
     ///
     /// ```
     /// use pool_core::Pool;
-    /// use std::time::Duration;
     ///
     /// let pool = Pool::<Vec<u8>>::builder()
     ///     .thread_cache(8)
     ///     .max_idle(256)
-    ///     .age_every(Duration::from_secs(5))
     ///     .init(|| Vec::with_capacity(16 * 1024))
     ///     .build();
     /// assert!(pool.get().capacity() >= 16 * 1024);
@@ -155,15 +139,39 @@ impl<T: Reset> Pool<T> {
     }
 
     crate::sync::const_fn_unless_loom! {
-        pub(crate) fn from_parts(limits: Limits, init: Init<T>, depot: DepotHandle<T>) -> Self {
-            Self {
-                local: ThreadLocal::new(),
-                depot,
+        pub(crate) fn from_parts(limits: Limits, init: Init<T>) -> Pool<T> {
+            let pool = Pool {
+                id: AtomicU64::new(NO_POOL),
+                core: OnceLock::new(),
                 limits,
                 init,
                 _marker: PhantomData,
-            }
+            };
+            // Loom threads must not race to make the core inside std's `OnceLock`, which
+            // loom cannot see: make it now, before the pool is shared.
+            #[cfg(loom)]
+            let _ = pool.core();
+            pool
         }
+    }
+
+    /// The shared part, made on first use.
+    pub(crate) fn core(&self) -> &Arc<Core<T>> {
+        self.core.get_or_init(|| {
+            let core = Arc::new(Core::new(self.limits, None));
+            // Every thread that makes or sees the core stores the same id.
+            self.id.store(core.id, Ordering::Relaxed);
+            core
+        })
+    }
+
+    /// A pool whose shared part is `core`, made now (for the builder's shared budgets and
+    /// aging, which need the core from the start).
+    pub(crate) fn with_core(limits: Limits, init: Init<T>, core: Arc<Core<T>>) -> Self {
+        let pool = Self::from_parts(limits, init);
+        pool.id.store(core.id, Ordering::Relaxed);
+        let _ = pool.core.get_or_init(|| core);
+        pool
     }
 
     /// Takes an idle object (or makes one) and hands it out in a guard that returns it on
@@ -171,6 +179,13 @@ impl<T: Reset> Pool<T> {
     ///
     /// The object has been reset (or is fresh from `init`): nothing of a previous user's
     /// state is visible.
+    ///
+    /// # Panics
+    ///
+    /// If `init` panics, the panic continues from here, and nothing is counted. If
+    /// dropping idle objects that aged out panics (they are dropped on the way, by the
+    /// thread that finds them), the panic continues after every one of them is dropped;
+    /// no object is taken in that case.
     ///
     /// # Examples
     ///
@@ -226,17 +241,19 @@ impl<T: Reset> Pool<T> {
     /// assert!(pool.get().capacity() >= 1024);
     /// ```
     pub fn put(&self, value: T) {
-        self.depot.counters.add(&self.depot.counters.adopted, 1);
+        self.core().counters.adopted.bump();
         self.recycle(value);
     }
 
-    /// Makes `count` objects now and keeps them idle, so the first gets do not pay for
-    /// `init`: the preallocated free list of fixed-size blocks. Returns how many the pool
-    /// kept (its limits may refuse some).
+    /// Makes up to `count` objects now and keeps them idle, so the first gets do not pay
+    /// for `init`: the preallocated free list of fixed-size blocks. Returns how many the
+    /// pool kept: it stops at the first one its limits refuse.
     ///
-    /// They go to this thread's cache first and the shared depot after, where any thread
-    /// finds them. Like every idle object, they age: call this again after a quiet spell,
-    /// or build the pool without `age_every` if they must stay.
+    /// Objects are made and kept one at a time, so a small `max_idle` bounds the memory
+    /// this takes, and a panicking `init` or `reset` leaves the ones before it kept and
+    /// every count balanced. They go to this thread's cache first and the shared depot
+    /// after, where any thread finds them. Like every idle object, they age: call this
+    /// again after a quiet spell, or build the pool without `age_every` if they must stay.
     ///
     /// # Examples
     ///
@@ -249,153 +266,113 @@ impl<T: Reset> Pool<T> {
     /// assert_eq!((stats.created, stats.idle), (64, 64));
     /// ```
     pub fn prefill(&self, count: usize) -> usize {
-        let fresh: Vec<T> = (0..count).map(|_| self.create()).collect();
-        fresh
-            .into_iter()
-            .map(|value| self.recycle(value))
-            .filter(|&kept| kept)
-            .count()
+        let mut kept = 0;
+        while kept < count {
+            let value = self.create();
+            if !self.recycle(value) {
+                break;
+            }
+            kept += 1;
+        }
+        kept
     }
 
-    /// Runs one aging cycle: the victim generation is dropped and the depot becomes the
-    /// new victim generation. Objects in use are never touched.
+    /// Runs one aging cycle: every level's victims (the depot's and each thread cache's)
+    /// are dropped, and what each level holds becomes its victims. Objects in use are
+    /// never touched.
     ///
-    /// Idle objects in the shared levels are freed by the second sweep after their last
-    /// use. The calling thread's own cache ages with them, at once; another thread's cache
-    /// ages the same way on that thread's next call into the pool (no thread ever touches
-    /// another's cache).
+    /// So an idle object is freed by the second sweep after its last use, wherever it
+    /// sits. A thread cache whose owner is busy in the pool at that moment ages on the
+    /// owner's next call instead; on platforms without a process-wide memory barrier
+    /// (anything but Linux), every live thread's cache ages that way, and only the caches
+    /// of exited threads are reclaimed by the sweep itself.
+    ///
+    /// # Panics
+    ///
+    /// If dropping an aged-out object panics, the panic continues from here after every
+    /// one of them is dropped.
     ///
     /// # Examples
     ///
     /// ```
     /// use pool_core::Pool;
     ///
-    /// let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(0).build();
+    /// let pool: Pool<Vec<u8>> = Pool::new();
     /// drop(pool.get());
     /// pool.sweep();
-    /// assert_eq!(pool.stats().idle, 1); // in the victim generation, still reusable
+    /// assert_eq!(pool.stats().idle, 1); // a victim now, still reusable
     /// pool.sweep();
     /// assert_eq!(pool.stats().idle, 0); // aged out
     /// ```
     pub fn sweep(&self) {
-        self.depot.sweep();
-        // The calling thread's cache need not wait for its next visit: age it now, so a
-        // thread that sweeps after a burst frees its own cache too.
-        if let Some(local) = self.local() {
-            let mut garbage = Garbage::default();
-            {
-                let mut depot = self.depot.lock();
-                let epoch = self.depot.epoch_locked(&depot);
-                local.age(&mut depot, epoch, &mut garbage);
-            }
-            garbage.dispose(&self.depot.counters);
-        }
+        self.core().sweep();
     }
 
     /// A snapshot of the pool's counters and idle holdings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<Vec<u8>> = Pool::new();
+    /// drop(pool.get());
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.created, stats.returned, stats.idle), (1, 1, 1));
+    /// ```
     pub fn stats(&self) -> Stats {
-        let counters = &self.depot.counters;
-        let load = |counter: &crate::sync::AtomicU64| counter.load(Ordering::Relaxed);
-        let mut stats = Stats {
-            created: load(&counters.created),
-            reused: load(&counters.reused),
-            returned: load(&counters.returned),
-            adopted: load(&counters.adopted),
-            detached: load(&counters.detached),
-            discarded: Discarded {
-                over_limit: load(&counters.over_limit),
-                too_large: load(&counters.too_large),
-                panicked: load(&counters.panicked),
-                aged_out: load(&counters.aged_out),
-            },
-            sweeps: load(&counters.sweeps),
-            ..Stats::default()
-        };
-        let mut idle = self.depot.idle();
-        for local in self.local.iter() {
-            stats.reused += local.reused.get();
-            stats.returned += local.returned.get();
-            idle.add(local.idle());
-        }
-        stats.idle = idle.objects;
-        stats.idle_bytes = idle.bytes;
-        stats
+        self.core.get().map(|core| core.stats()).unwrap_or_default()
     }
 
     // === the get path ===
 
-    /// This thread's cache, or `None` while the thread is tearing down its thread-locals.
+    /// This thread's cache of this pool, if the memo has it.
     #[inline(always)]
-    fn local(&self) -> Option<&LocalCache<T>> {
-        if !thread_locals_alive() {
-            return None;
-        }
-        Some(
-            self.local
-                .get_or(|| CachePadded::new(LocalCache::new(self.depot.epoch()))),
-        )
+    fn my_cache(&self) -> Option<MyCache<'_, T>> {
+        // SAFETY: `self.id` is `NO_POOL` or the id of `self.core`, which lives as long as
+        // `self` and whose caches are `ThreadCache<Magazines<T>, Published>`.
+        unsafe { registry::mine::<Magazines<T>, Published>(self.id.load(Ordering::Relaxed)) }
     }
 
-    /// The get path without a guard: for `BufferPool`, whose guard routes returns by size.
+    /// The get path without a guard.
     #[inline(always)]
     pub(crate) fn take(&self) -> T {
-        match self.try_take() {
+        #[cfg(pool_chaos)]
+        if crate::chaos::get_from_depot()
+            && let Some(value) = self.core().take_from_depot()
+        {
+            return value;
+        }
+        match self.take_fast() {
+            Some(value) => value,
+            None => self.take_slow(),
+        }
+    }
+
+    /// The fast path: the top of this thread's cache.
+    #[inline(always)]
+    fn take_fast(&self) -> Option<T> {
+        let mine = self.my_cache()?;
+        let mut owner = mine.enter()?;
+        let (state, published) = owner.parts();
+        let kept = state.pop()?;
+        state.publish(published);
+        published.reused.bump();
+        Some(kept.value)
+    }
+
+    /// An idle object if there is one anywhere; never makes one.
+    #[inline(always)]
+    pub(crate) fn try_take(&self) -> Option<T> {
+        self.take_fast().or_else(|| self.core().take())
+    }
+
+    #[cold]
+    fn take_slow(&self) -> T {
+        match self.core().take() {
             Some(value) => value,
             None => self.create(),
         }
-    }
-
-    /// An idle object if there is one anywhere (thread cache, depot, victim); never makes
-    /// one. For `BufferPool`, which then tries a bigger class before allocating.
-    #[inline(always)]
-    pub(crate) fn try_take(&self) -> Option<T> {
-        #[cfg(feature = "chaos")]
-        if crate::chaos::get_from_depot()
-            && let Some(value) = self.take_slow(None)
-        {
-            return Some(value);
-        }
-        let local = self.local();
-        if let Some(local) = local
-            && let Some(value) = local.pop(self.depot.epoch())
-        {
-            local.reused.bump();
-            return Some(value);
-        }
-        self.take_slow(local)
-    }
-
-    /// The thread cache is empty (or behind a sweep): go to the depot, then the victim.
-    #[cold]
-    fn take_slow(&self, local: Option<&LocalCache<T>>) -> Option<T> {
-        // Nothing to find and nothing to age: skip the lock.
-        if self.depot.looks_empty()
-            && local.is_none_or(|local| local.is_current(self.depot.epoch()))
-        {
-            return None;
-        }
-        let mut garbage = Garbage::default();
-        let found = {
-            let mut depot = self.depot.lock();
-            let epoch = self.depot.epoch_locked(&depot);
-            match local {
-                Some(local) => {
-                    local.age(&mut depot, epoch, &mut garbage);
-                    local
-                        .refill(&mut depot, &self.limits)
-                        .or_else(|| depot.pop_one().map(|idle| idle.value))
-                }
-                None => depot.pop_one().map(|idle| idle.value),
-            }
-        };
-        garbage.dispose(&self.depot.counters);
-        if found.is_some() {
-            match local {
-                Some(local) => local.reused.bump(),
-                None => self.depot.counters.add(&self.depot.counters.reused, 1),
-            }
-        }
-        found
     }
 
     /// A miss: make a new object, outside every lock and borrow.
@@ -405,7 +382,7 @@ impl<T: Reset> Pool<T> {
             Init::Default(init) => init(),
             Init::Custom(init) => init(),
         };
-        self.depot.counters.add(&self.depot.counters.created, 1);
+        self.core().counters.created.bump();
         value
     }
 
@@ -427,94 +404,78 @@ impl<T: Reset> Pool<T> {
         value.reset();
         let bytes = value.retained_bytes();
         std::mem::forget(count_panic);
-        self.keep(Idle { value, bytes })
+        if bytes > self.limits.max_object_bytes {
+            return self.discard_too_large(value);
+        }
+        let kept = Kept { value, bytes };
+        #[cfg(pool_chaos)]
+        if crate::chaos::discard_return() {
+            self.core().counters.over_limit.bump();
+            drop(kept);
+            return false;
+        } else if crate::chaos::return_to_depot() {
+            return self.core().keep_in_depot(kept);
+        }
+        match self.keep_fast(kept) {
+            Ok(()) => true,
+            Err(kept) => self.core().keep(kept),
+        }
+    }
+
+    /// The fast path: the top of this thread's cache.
+    #[inline(always)]
+    fn keep_fast(&self, kept: Kept<T>) -> Result<(), Kept<T>> {
+        let Some(mine) = self.my_cache() else {
+            return Err(kept);
+        };
+        let Some(mut owner) = mine.enter() else {
+            return Err(kept);
+        };
+        let (state, published) = owner.parts();
+        state.push(kept, self.limits.magazine_size())?;
+        state.publish(published);
+        published.returned.bump();
+        Ok(())
     }
 
     pub(crate) fn count_detached(&self) {
-        self.depot.counters.add(&self.depot.counters.detached, 1);
+        self.core().counters.detached.bump();
     }
 
+    #[cold]
+    fn discard_too_large(&self, value: T) -> bool {
+        self.core().counters.too_large.bump();
+        drop(value);
+        false
+    }
+
+    #[cold]
     fn discard_panicked(&self, value: T) {
-        self.depot.counters.add(&self.depot.counters.panicked, 1);
+        self.core().counters.panicked.bump();
         // Its destructor may panic too; that must not escape a drop during unwinding.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
     }
+}
 
-    #[inline(always)]
-    fn keep(&self, idle: Idle<T>) -> bool {
-        if idle.bytes > self.limits.max_object_bytes {
-            self.depot.counters.add(&self.depot.counters.too_large, 1);
-            drop(idle);
-            return false;
-        }
-        #[cfg(feature = "chaos")]
-        if crate::chaos::discard_return() {
-            self.depot.counters.add(&self.depot.counters.over_limit, 1);
-            drop(idle);
-            return false;
-        } else if crate::chaos::return_to_depot() {
-            return self.keep_slow(None, idle);
-        }
-        let local = self.local();
-        let idle = match local {
-            Some(local) => match local.push(idle, self.depot.epoch(), &self.limits) {
-                Ok(()) => {
-                    local.returned.bump();
-                    return true;
-                }
-                Err(idle) => idle,
-            },
-            None => idle,
-        };
-        self.keep_slow(local, idle)
-    }
-
-    /// The thread cache is full, out of budget or behind a sweep: trade with the depot.
-    #[cold]
-    fn keep_slow(&self, local: Option<&LocalCache<T>>, idle: Idle<T>) -> bool {
-        let mut garbage = Garbage::default();
-        let refused = {
-            let mut depot = self.depot.lock();
-            let epoch = self.depot.epoch_locked(&depot);
-            let idle = match local {
-                Some(local) => {
-                    local.age(&mut depot, epoch, &mut garbage);
-                    local
-                        .push(idle, epoch, &self.limits)
-                        .or_else(|idle| local.spill(idle, &mut depot, &self.limits))
-                        .err()
-                }
-                None => Some(idle),
-            };
-            idle.and_then(|idle| depot.push_one(idle, &self.limits, &mut garbage).err())
-        };
-        garbage.dispose(&self.depot.counters);
-        let counters = &self.depot.counters;
-        match refused {
-            Some(idle) => {
-                counters.add(&counters.over_limit, 1);
-                drop(idle);
-                false
-            }
-            None => {
-                match local {
-                    Some(local) => local.returned.bump(),
-                    None => counters.add(&counters.returned, 1),
-                }
-                true
-            }
+impl<T> Drop for Pool<T> {
+    /// Drops every idle object before returning, on this thread. If some destructors
+    /// panic, every object is still dropped, and then the first panic continues.
+    fn drop(&mut self) {
+        if let Some(core) = self.core.get() {
+            // SAFETY: this is the pool's `Drop`: no `&Pool` exists, so no thread is inside
+            // one of its thread caches.
+            unsafe { core.close() };
         }
     }
 }
 
 /// Counts an object as discarded for a panic if dropped, which happens only while its reset
 /// unwinds (`recycle` forgets it otherwise).
-struct CountOnUnwind<'a, T>(&'a Pool<T>);
+struct CountOnUnwind<'a, T: Reset>(&'a Pool<T>);
 
-impl<T> Drop for CountOnUnwind<'_, T> {
+impl<T: Reset> Drop for CountOnUnwind<'_, T> {
     fn drop(&mut self) {
-        let counters = &self.0.depot.counters;
-        counters.add(&counters.panicked, 1);
+        self.0.core().counters.panicked.bump();
     }
 }
 

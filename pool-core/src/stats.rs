@@ -1,29 +1,46 @@
 //! Counters and the [`Stats`] snapshot.
 //!
-//! Events on the hot path (a get served from the pool, an accepted return) are counted in
-//! the calling thread's cache with a plain load and store: only that thread writes them, so
-//! no read-modify-write is needed. Rarer events are counted here with `fetch_add`.
+//! Events on the hot path (a get served from a thread cache, a return kept there) are counted
+//! in that cache with a plain load and store ([`OwnedCounter`]): only the party holding the
+//! cache writes them, so no read-modify-write is needed. Rarer events are counted in
+//! [`SharedCounters`] with `fetch_add`.
 
 use crate::sync::{AtomicU64, Ordering};
 use std::fmt;
 
-/// A counter written by one thread only: an atomic so other threads may read it, but
-/// bumped without a read-modify-write.
-#[derive(Debug)]
+/// A counter written by one party at a time (a thread cache's owner, or whoever holds its
+/// state): an atomic so other threads may read it, bumped without a read-modify-write.
+#[derive(Debug, Default)]
 pub(crate) struct OwnedCounter(AtomicU64);
 
 impl OwnedCounter {
-    crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new() -> Self {
-            Self(AtomicU64::new(0))
-        }
+    /// Adds one. Only the party holding the cache's state may call this.
+    #[inline(always)]
+    pub(crate) fn bump(&self) {
+        self.0.store(
+            self.0.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
     }
 
-    /// Adds one. Only the owning thread may call this.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A counter any thread may bump: for events off the hot path.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    pub(crate) fn add(&self, n: usize) {
+        self.0.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     #[inline]
     pub(crate) fn bump(&self) {
-        self.0
-            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.add(1);
     }
 
     pub(crate) fn get(&self) -> u64 {
@@ -32,42 +49,18 @@ impl OwnedCounter {
 }
 
 /// Counters for events off the hot path, shared by all threads.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct SharedCounters {
-    pub(crate) created: AtomicU64,
-    pub(crate) reused: AtomicU64,
-    pub(crate) returned: AtomicU64,
-    pub(crate) adopted: AtomicU64,
-    pub(crate) detached: AtomicU64,
-    pub(crate) over_limit: AtomicU64,
-    pub(crate) too_large: AtomicU64,
-    pub(crate) panicked: AtomicU64,
-    pub(crate) aged_out: AtomicU64,
-    pub(crate) sweeps: AtomicU64,
-}
-
-impl SharedCounters {
-    crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new() -> Self {
-            Self {
-                created: AtomicU64::new(0),
-                reused: AtomicU64::new(0),
-                returned: AtomicU64::new(0),
-                adopted: AtomicU64::new(0),
-                detached: AtomicU64::new(0),
-                over_limit: AtomicU64::new(0),
-                too_large: AtomicU64::new(0),
-                panicked: AtomicU64::new(0),
-                aged_out: AtomicU64::new(0),
-                sweeps: AtomicU64::new(0),
-            }
-        }
-    }
-
-    #[inline]
-    pub(crate) fn add(&self, counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-    }
+    pub(crate) created: Counter,
+    pub(crate) reused: Counter,
+    pub(crate) returned: Counter,
+    pub(crate) adopted: Counter,
+    pub(crate) detached: Counter,
+    pub(crate) over_limit: Counter,
+    pub(crate) too_large: Counter,
+    pub(crate) panicked: Counter,
+    pub(crate) aged_out: Counter,
+    pub(crate) sweeps: Counter,
 }
 
 /// A snapshot of what a pool has done and holds, from [`Pool::stats`](crate::Pool::stats).

@@ -1,0 +1,407 @@
+//! The shared part of a [`Pool`](crate::Pool): its thread caches, depot, budget and
+//! counters, allocated on first use (so `Pool::new` can be `const`) and never moved, so
+//! thread caches and the aging thread can point at it. Also the slow paths of get and
+//! return, which the pool takes when the calling thread's cache cannot serve.
+//!
+//! Two locks, always taken in this order: the **cache lock** (the list of thread caches:
+//! sweeps, claims, collecting exited threads' caches, an owner aging its own cache) and the
+//! **depot lock** (the shared magazines: every trade with a thread cache). An owner inside
+//! its cache may take the depot lock, never the cache lock. No user code runs under either:
+//! objects to drop come back as [`Garbage`] and are dropped after both are released.
+
+use crate::budget::{Budget, ByteQuota, Quota};
+use crate::depot::DepotState;
+use crate::kept::{Garbage, Kept};
+use crate::limits::Limits;
+use crate::magazines::{Magazines, Published};
+use crate::registry;
+use crate::stats::{Discarded, SharedCounters, Stats};
+use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering, lock, yield_now};
+use crate::thread_cache::{CacheList, Mine, ThreadCache};
+
+type Caches<T> = CacheList<Magazines<T>, Published>;
+pub(crate) type Cache<T> = ThreadCache<Magazines<T>, Published>;
+pub(crate) type MyCache<'a, T> = Mine<'a, Magazines<T>, Published>;
+
+#[derive(Debug)]
+pub(crate) struct Core<T> {
+    pub(crate) id: u64,
+    pub(crate) limits: Limits,
+    caches: Mutex<Caches<T>>,
+    /// Uncollected exits: the cache list's counter, read without its lock.
+    exits: Arc<AtomicUsize>,
+    depot: Mutex<DepotState<T>>,
+    /// Idle objects in the depot as of its last unlock: lets a get skip the lock when there
+    /// is nothing to find.
+    depot_hint: AtomicUsize,
+    budget: Budget,
+    pub(crate) counters: SharedCounters,
+    /// Sweeps between taking the cache lock and dropping their garbage. The pool's `Drop`
+    /// waits for them, so no idle object outlives the pool.
+    sweeping: AtomicUsize,
+}
+
+/// The depot, locked; publishes its idle count on unlock.
+struct DepotGuard<'a, T> {
+    state: MutexGuard<'a, DepotState<T>>,
+    hint: &'a AtomicUsize,
+}
+
+impl<T> std::ops::Deref for DepotGuard<'_, T> {
+    type Target = DepotState<T>;
+    fn deref(&self) -> &DepotState<T> {
+        &self.state
+    }
+}
+
+impl<T> std::ops::DerefMut for DepotGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut DepotState<T> {
+        &mut self.state
+    }
+}
+
+impl<T> Drop for DepotGuard<'_, T> {
+    fn drop(&mut self) {
+        self.hint
+            .store(self.state.held().objects, Ordering::Relaxed);
+    }
+}
+
+/// Marks a sweep's garbage as dropped, even if a destructor panics.
+struct SweepDone<'a>(&'a AtomicUsize);
+
+impl Drop for SweepDone<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl<T> Core<T> {
+    pub(crate) fn new(limits: Limits, shared_bytes: Option<Arc<Quota>>) -> Self {
+        let bytes = match shared_bytes {
+            Some(quota) => ByteQuota::Shared(quota),
+            None => ByteQuota::Own(Quota::new(limits.max_idle.bytes)),
+        };
+        let caches = CacheList::new();
+        Self {
+            id: registry::next_pool_id(),
+            limits,
+            exits: Arc::clone(caches.exits()),
+            caches: Mutex::new(caches),
+            depot: Mutex::new(DepotState::default()),
+            depot_hint: AtomicUsize::new(0),
+            budget: Budget::new(Quota::new(limits.max_idle.objects), bytes),
+            counters: SharedCounters::default(),
+            sweeping: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock_depot(&self) -> DepotGuard<'_, T> {
+        DepotGuard {
+            state: lock(&self.depot),
+            hint: &self.depot_hint,
+        }
+    }
+
+    /// Whether threads exited whose caches are not collected yet (a hint, without a lock).
+    fn exits_pending(&self) -> bool {
+        Caches::<T>::exits_hint(&self.exits)
+    }
+
+    // === finding the calling thread's cache ===
+
+    /// The calling thread's cache, claiming and registering one if it has none. `None` if
+    /// the thread is tearing down or the pool is being dropped: use the depot directly.
+    /// Objects that aged out while collecting exited threads' caches go to `garbage`.
+    fn mine(&self, garbage: &mut Garbage<T>) -> Option<MyCache<'_, T>> {
+        // SAFETY: `self.id` is this live core's id, its caches are `Cache<T>`, and they
+        // live as long as it does.
+        if let Some(mine) = unsafe { registry::find(self.id) } {
+            return Some(mine);
+        }
+        self.claim(garbage)
+    }
+
+    #[cold]
+    fn claim(&self, garbage: &mut Garbage<T>) -> Option<MyCache<'_, T>> {
+        let mut caches = lock(&self.caches);
+        if self.exits_pending() {
+            self.collect_exited(&mut caches, garbage);
+        }
+        let claimed = caches.claim(
+            |state, published, epoch| {
+                state.reuse(epoch);
+                state.publish(published);
+            },
+            |epoch| ThreadCache::new(Magazines::new(epoch), Published::default()),
+        )?;
+        let cache: *const Cache<T> = claimed.cache;
+        if registry::register(self.id, cache.cast(), claimed.link) {
+            // SAFETY: this thread just claimed the cache and registered it as its own; the
+            // cache lives as long as this core.
+            return Some(unsafe { Mine::new(&*cache) });
+        }
+        // SAFETY: the cache lives as long as this core; only its address is used here.
+        caches.release(unsafe { &*cache });
+        None
+    }
+
+    /// Moves exited threads' caches to the depot (taking the depot lock after the cache
+    /// lock, which the caller holds).
+    fn collect_exited(&self, caches: &mut Caches<T>, garbage: &mut Garbage<T>) {
+        let mut depot = self.lock_depot();
+        caches.collect_exited(|state, published, epoch| {
+            state.flush(epoch, &mut depot, &self.budget, garbage);
+            state.publish(published);
+        });
+    }
+
+    /// The owner, whose cache a sweep marked, ages it under the cache lock.
+    fn age_own(&self, mine: &MyCache<'_, T>, garbage: &mut Garbage<T>) {
+        lock(&self.caches).own(mine, |state, published, epoch| {
+            state.age(epoch, &self.budget, garbage);
+            state.publish(published);
+        });
+    }
+
+    // === the slow paths ===
+
+    /// An idle object when the calling thread's cache could not serve one on the fast
+    /// path: after claiming or aging the cache, from a depot magazine, a single depot
+    /// object or victim, or an exited thread's cache. `None`: the caller makes one.
+    ///
+    /// Objects that age out on the way are dropped before anything is taken, so a
+    /// panicking destructor among them cannot lose the object meant for the caller.
+    #[cold]
+    pub(crate) fn take(&self) -> Option<T> {
+        let mut collected = false;
+        loop {
+            let mut garbage = Garbage::default();
+            if let Some(found) = self.try_take(&mut garbage, &mut collected) {
+                debug_assert!(garbage.is_empty(), "nothing is taken while garbage waits");
+                return found;
+            }
+            garbage.dispose(&self.counters);
+        }
+    }
+
+    /// An idle object straight from the depot (or its victims), bypassing thread caches:
+    /// for a thread that is tearing down, or the chaos mode.
+    pub(crate) fn take_from_depot(&self) -> Option<T> {
+        let found = self.lock_depot().pop_one(&self.budget);
+        if found.is_some() {
+            self.counters.reused.bump();
+        }
+        found
+    }
+
+    /// Keeps a reset object straight in the depot, bypassing thread caches: for the chaos
+    /// mode. Returns whether it was kept.
+    #[cfg_attr(not(pool_chaos), allow(dead_code))]
+    pub(crate) fn keep_in_depot(&self, kept: Kept<T>) -> bool {
+        let mut garbage = Garbage::default();
+        let result = self.lock_depot().push_one(
+            kept,
+            self.limits.magazine_size(),
+            &self.budget,
+            &mut garbage,
+        );
+        let refused = result.err().map(|kept| kept.value);
+        match refused {
+            Some(_) => self.counters.over_limit.bump(),
+            None => self.counters.returned.bump(),
+        }
+        let kept = refused.is_none();
+        garbage.dispose_with(&self.counters, refused);
+        kept
+    }
+
+    /// One attempt: `Some` when done, `None` when the caller must drop `garbage` (which
+    /// may be empty) and try again.
+    fn try_take(&self, garbage: &mut Garbage<T>, collected: &mut bool) -> Option<Option<T>> {
+        let Some(mine) = self.mine(garbage) else {
+            return Some(self.take_from_depot());
+        };
+        if !garbage.is_empty() {
+            return None;
+        }
+        let Some(mut owner) = mine.enter() else {
+            self.age_own(&mine, garbage);
+            return None;
+        };
+        let (state, published) = owner.parts();
+        let found = match state.pop() {
+            Some(kept) => Some(kept.value),
+            None if self.depot_hint.load(Ordering::Relaxed) == 0 => None,
+            None => {
+                let mut depot = self.lock_depot();
+                state
+                    .refill(&mut depot, &self.limits, &self.budget)
+                    .map(|kept| kept.value)
+                    .or_else(|| depot.pop_one(&self.budget))
+            }
+        };
+        state.publish(published);
+        if found.is_some() {
+            published.reused.bump();
+        }
+        drop(owner);
+        if found.is_none() && !*collected && self.exits_pending() {
+            *collected = true;
+            self.collect_exited(&mut lock(&self.caches), garbage);
+            return None;
+        }
+        Some(found)
+    }
+
+    /// Keeps a reset object when the calling thread's cache could not take it on the fast
+    /// path: after claiming or aging the cache, by trading a magazine with the depot, or
+    /// in the depot itself. Returns whether it was kept; a refused object is dropped here
+    /// (counted as over the limit), after every lock is released.
+    #[cold]
+    pub(crate) fn keep(&self, kept: Kept<T>) -> bool {
+        let mut garbage = Garbage::default();
+        let mut kept = kept;
+        let mut collected = false;
+        let refused = loop {
+            match self.try_keep(kept, &mut garbage) {
+                None => break None,
+                Some(Ok(again)) => kept = again, // the cache aged: try again
+                Some(Err(refused)) if !collected && self.exits_pending() => {
+                    // Exited threads may hold reservations: collect them and try again.
+                    collected = true;
+                    self.collect_exited(&mut lock(&self.caches), &mut garbage);
+                    kept = refused;
+                }
+                Some(Err(refused)) => break Some(refused),
+            }
+        };
+        let kept = refused.is_none();
+        if !kept {
+            self.counters.over_limit.bump();
+        }
+        garbage.dispose_with(&self.counters, refused.map(|kept| kept.value));
+        kept
+    }
+
+    /// One attempt: `None` if kept, `Some(Ok)` to try again, `Some(Err)` if refused.
+    fn try_keep(
+        &self,
+        kept: Kept<T>,
+        garbage: &mut Garbage<T>,
+    ) -> Option<Result<Kept<T>, Kept<T>>> {
+        let magazine_size = self.limits.magazine_size();
+        let Some(mine) = self.mine(garbage) else {
+            let result = self
+                .lock_depot()
+                .push_one(kept, magazine_size, &self.budget, garbage);
+            if result.is_ok() {
+                self.counters.returned.bump();
+            }
+            return result.err().map(Err);
+        };
+        let Some(mut owner) = mine.enter() else {
+            self.age_own(&mine, garbage);
+            return Some(Ok(kept));
+        };
+        let (state, published) = owner.parts();
+        let result = state.push(kept, magazine_size).or_else(|kept| {
+            let mut depot = self.lock_depot();
+            state
+                .spill(kept, &mut depot, &self.limits, &self.budget)
+                .or_else(|kept| depot.push_one(kept, magazine_size, &self.budget, garbage))
+        });
+        state.publish(published);
+        if result.is_ok() {
+            published.returned.bump();
+        }
+        result.err().map(Err)
+    }
+
+    // === sweeps, statistics, drop ===
+
+    /// One aging cycle: the depot's victims go and the depot becomes the victims; every
+    /// thread cache does the same (reclaimed here if its owner is out, else by the owner on
+    /// its next call). Drops what aged out after releasing the locks.
+    pub(crate) fn sweep(&self) {
+        let mut garbage = Garbage::default();
+        {
+            let mut caches = lock(&self.caches);
+            if caches.is_closed() {
+                return;
+            }
+            self.sweeping.fetch_add(1, Ordering::Relaxed);
+            if self.exits_pending() {
+                self.collect_exited(&mut caches, &mut garbage);
+            }
+            caches.sweep(|state, published, epoch| {
+                state.age(epoch, &self.budget, &mut garbage);
+                state.publish(published);
+            });
+            self.lock_depot().rotate(&self.budget, &mut garbage);
+        }
+        // Counted before anything drops, so whoever sees an object dropped sees the sweep
+        // and the discard counted.
+        self.counters.sweeps.bump();
+        let _done = SweepDone(&self.sweeping);
+        garbage.dispose(&self.counters);
+    }
+
+    /// A snapshot of the counters and what every level holds.
+    pub(crate) fn stats(&self) -> Stats {
+        let counters = &self.counters;
+        let mut stats = Stats {
+            created: counters.created.get(),
+            reused: counters.reused.get(),
+            returned: counters.returned.get(),
+            adopted: counters.adopted.get(),
+            detached: counters.detached.get(),
+            discarded: Discarded {
+                over_limit: counters.over_limit.get(),
+                too_large: counters.too_large.get(),
+                panicked: counters.panicked.get(),
+                aged_out: counters.aged_out.get(),
+            },
+            sweeps: counters.sweeps.get(),
+            ..Stats::default()
+        };
+        let caches = lock(&self.caches);
+        let mut idle = self.lock_depot().held();
+        for published in caches.published() {
+            stats.reused += published.reused.get();
+            stats.returned += published.returned.get();
+            idle.add(published.idle());
+        }
+        stats.idle = idle.objects;
+        stats.idle_bytes = idle.bytes;
+        stats
+    }
+
+    /// Drops every idle object, on the calling thread, before returning: the thread caches'
+    /// and the depot's, and (by waiting for them) those an aging-thread sweep is dropping
+    /// right now. Destructor panics are contained until all are dropped; then the first
+    /// one resumes.
+    ///
+    /// # Safety
+    ///
+    /// Only the pool's `Drop` may call this: it relies on no `&Pool` existing, so that no
+    /// owner is inside its thread cache.
+    pub(crate) unsafe fn close(&self) {
+        let mut garbage = Garbage::default();
+        {
+            let mut caches = lock(&self.caches);
+            // SAFETY: the caller is the pool's `Drop` (this function's contract).
+            unsafe {
+                caches.close(|state, published| {
+                    state.drain(&self.budget, &mut garbage);
+                    state.publish(published);
+                });
+            }
+            self.lock_depot().drain(&self.budget, &mut garbage);
+        }
+        while self.sweeping.load(Ordering::Acquire) > 0 {
+            yield_now();
+        }
+        garbage.dispose(&self.counters);
+    }
+}

@@ -1,0 +1,159 @@
+//! The idle objects every level holds, and how the pool drops them.
+//!
+//! - [`Kept`]: an idle object and the bytes it retains, measured once when it came back.
+//! - [`Magazine`]: idle objects that move between a thread cache and the depot as one unit
+//!   (Bonwick's term), so a trade under the depot's lock is O(1).
+//! - [`Garbage`]: idle objects on their way out. The levels hand them back instead of
+//!   dropping them, so that their destructors (user code) run after every lock is released
+//!   and every borrow of a thread cache has ended.
+
+use crate::limits::Amount;
+use crate::stats::SharedCounters;
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+/// An idle object and the heap bytes it keeps.
+#[derive(Debug)]
+pub(crate) struct Kept<T> {
+    pub(crate) value: T,
+    pub(crate) bytes: usize,
+}
+
+impl<T> Kept<T> {
+    pub(crate) fn amount(&self) -> Amount {
+        Amount::one(self.bytes)
+    }
+}
+
+/// Idle objects that move between levels as one unit.
+pub(crate) type Magazine<T> = Vec<Kept<T>>;
+
+/// What a magazine holds.
+pub(crate) fn amount_of<T>(magazine: &[Kept<T>]) -> Amount {
+    magazine
+        .iter()
+        .fold(Amount::ZERO, |sum, kept| sum.plus(kept.amount()))
+}
+
+/// Idle objects that aged out, to drop once no lock or borrow is held.
+#[derive(Debug)]
+pub(crate) struct Garbage<T> {
+    magazines: Vec<Magazine<T>>,
+}
+
+impl<T> Default for Garbage<T> {
+    fn default() -> Self {
+        Self {
+            magazines: Vec::new(),
+        }
+    }
+}
+
+impl<T> Garbage<T> {
+    pub(crate) fn push(&mut self, magazine: Magazine<T>) {
+        if !magazine.is_empty() {
+            self.magazines.push(magazine);
+        }
+    }
+
+    /// How many objects are waiting to be dropped.
+    pub(crate) fn len(&self) -> usize {
+        self.magazines.iter().map(Vec::len).sum()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.magazines.is_empty()
+    }
+
+    /// Counts the objects as aged out, then drops them. Call with no lock or borrow held:
+    /// this runs the objects' destructors, which are user code. See [`drop_each`] for
+    /// panics.
+    pub(crate) fn dispose(self, counters: &SharedCounters) {
+        self.dispose_with(counters, None);
+    }
+
+    /// Like [`dispose`](Garbage::dispose), with one more object (counted by the caller)
+    /// dropped first.
+    pub(crate) fn dispose_with(self, counters: &SharedCounters, first: Option<T>) {
+        counters.aged_out.add(self.len());
+        drop_each(
+            first
+                .into_iter()
+                .chain(self.magazines.into_iter().flatten().map(|kept| kept.value)),
+        );
+    }
+}
+
+/// Drops every value, even if some destructors panic: each panic is caught, the rest are
+/// still dropped, and then the first panic resumes (unless this thread is already
+/// unwinding, where a second panic would abort: then the panics are dropped with the
+/// objects). So one panicking `Drop` never leaks the objects after it.
+pub(crate) fn drop_each<T>(values: impl IntoIterator<Item = T>) {
+    let mut first: Option<Box<dyn Any + Send>> = None;
+    for value in values {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            first.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = first
+        && !std::thread::panicking()
+    {
+        panic::resume_unwind(payload);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+    struct Bomb(bool);
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+            assert!(!self.0, "this object's Drop panics");
+        }
+    }
+
+    #[test]
+    fn every_object_is_dropped_and_the_first_panic_resumes() {
+        let bombs = [
+            Bomb(false),
+            Bomb(true),
+            Bomb(false),
+            Bomb(true),
+            Bomb(false),
+        ];
+        let result = panic::catch_unwind(AssertUnwindSafe(|| drop_each(bombs)));
+        assert!(result.is_err(), "the first panic resumes");
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            5,
+            "nothing after a panic leaks"
+        );
+    }
+
+    #[test]
+    fn amounts_saturate() {
+        let magazine = vec![
+            Kept {
+                value: (),
+                bytes: usize::MAX,
+            },
+            Kept {
+                value: (),
+                bytes: usize::MAX,
+            },
+        ];
+        assert_eq!(
+            amount_of(&magazine),
+            Amount {
+                objects: 2,
+                bytes: usize::MAX
+            }
+        );
+    }
+}
