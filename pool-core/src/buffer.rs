@@ -234,7 +234,7 @@ impl Classes {
         bigger
             .filter_map(|class| class.pool.try_take())
             .next()
-            .unwrap_or_else(|| self.classes[first].pool.create())
+            .unwrap_or_else(|| self.classes[first].pool.create_value())
     }
 
     fn give_back(&self, mut buf: Vec<u8>) {
@@ -254,7 +254,9 @@ impl Classes {
         if self.zero_on_return {
             buf.zero_fill();
         }
-        self.classes[index].pool.recycle(buf);
+        self.classes[index]
+            .pool
+            .recycle(crate::kept::Kept::new(buf));
     }
 
     fn sweep(&self) {

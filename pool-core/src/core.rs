@@ -129,10 +129,7 @@ impl<T> Core<T> {
             self.collect_exited(&mut caches, garbage);
         }
         let claimed = caches.claim(
-            |state, published, epoch| {
-                state.reuse(epoch);
-                state.publish(published);
-            },
+            |state, published, epoch| state.reuse(published, epoch),
             |epoch| ThreadCache::new(Magazines::new(epoch), Published::default()),
         )?;
         let cache: *const Cache<T> = claimed.cache;
@@ -151,16 +148,14 @@ impl<T> Core<T> {
     fn collect_exited(&self, caches: &mut Caches<T>, garbage: &mut Garbage<T>) {
         let mut depot = self.lock_depot();
         caches.collect_exited(|state, published, epoch| {
-            state.flush(epoch, &mut depot, &self.budget, garbage);
-            state.publish(published);
+            state.flush(published, epoch, &mut depot, &self.budget, garbage);
         });
     }
 
     /// The owner, whose cache a sweep marked, ages it under the cache lock.
     fn age_own(&self, mine: &MyCache<'_, T>, garbage: &mut Garbage<T>) {
         lock(&self.caches).own(mine, |state, published, epoch| {
-            state.age(epoch, &self.budget, garbage);
-            state.publish(published);
+            state.age(published, epoch, &self.budget, garbage);
         });
     }
 
@@ -173,7 +168,7 @@ impl<T> Core<T> {
     /// Objects that age out on the way are dropped before anything is taken, so a
     /// panicking destructor among them cannot lose the object meant for the caller.
     #[cold]
-    pub(crate) fn take(&self) -> Option<T> {
+    pub(crate) fn take(&self) -> Option<Kept<T>> {
         let mut collected = false;
         loop {
             let mut garbage = Garbage::default();
@@ -187,7 +182,7 @@ impl<T> Core<T> {
 
     /// An idle object straight from the depot (or its victims), bypassing thread caches:
     /// for a thread that is tearing down, or the chaos mode.
-    pub(crate) fn take_from_depot(&self) -> Option<T> {
+    pub(crate) fn take_from_depot(&self) -> Option<Kept<T>> {
         let found = self.lock_depot().pop_one(&self.budget);
         if found.is_some() {
             self.counters.reused.bump();
@@ -206,7 +201,7 @@ impl<T> Core<T> {
             &self.budget,
             &mut garbage,
         );
-        let refused = result.err().map(|kept| kept.value);
+        let refused = result.err().map(Kept::into_value);
         match refused {
             Some(_) => self.counters.over_limit.bump(),
             None => self.counters.returned.bump(),
@@ -218,7 +213,7 @@ impl<T> Core<T> {
 
     /// One attempt: `Some` when done, `None` when the caller must drop `garbage` (which
     /// may be empty) and try again.
-    fn try_take(&self, garbage: &mut Garbage<T>, collected: &mut bool) -> Option<Option<T>> {
+    fn try_take(&self, garbage: &mut Garbage<T>, collected: &mut bool) -> Option<Option<Kept<T>>> {
         let Some(mine) = self.mine(garbage) else {
             return Some(self.take_from_depot());
         };
@@ -230,18 +225,16 @@ impl<T> Core<T> {
             return None;
         };
         let (state, published) = owner.parts();
-        let found = match state.pop() {
-            Some(kept) => Some(kept.value),
+        let found = match state.pop(published) {
+            Some(kept) => Some(kept),
             None if self.depot_hint.load(Ordering::Relaxed) == 0 => None,
             None => {
                 let mut depot = self.lock_depot();
                 state
-                    .refill(&mut depot, &self.limits, &self.budget)
-                    .map(|kept| kept.value)
+                    .refill(published, &mut depot, &self.limits, &self.budget)
                     .or_else(|| depot.pop_one(&self.budget))
             }
         };
-        state.publish(published);
         if found.is_some() {
             published.reused.bump();
         }
@@ -280,7 +273,7 @@ impl<T> Core<T> {
         if !kept {
             self.counters.over_limit.bump();
         }
-        garbage.dispose_with(&self.counters, refused.map(|kept| kept.value));
+        garbage.dispose_with(&self.counters, refused.map(Kept::into_value));
         kept
     }
 
@@ -305,13 +298,12 @@ impl<T> Core<T> {
             return Some(Ok(kept));
         };
         let (state, published) = owner.parts();
-        let result = state.push(kept, magazine_size).or_else(|kept| {
+        let result = state.push(kept, published, &self.limits).or_else(|kept| {
             let mut depot = self.lock_depot();
             state
-                .spill(kept, &mut depot, &self.limits, &self.budget)
+                .spill(kept, published, &mut depot, &self.limits, &self.budget)
                 .or_else(|kept| depot.push_one(kept, magazine_size, &self.budget, garbage))
         });
-        state.publish(published);
         if result.is_ok() {
             published.returned.bump();
         }
@@ -335,8 +327,7 @@ impl<T> Core<T> {
                 self.collect_exited(&mut caches, &mut garbage);
             }
             caches.sweep(|state, published, epoch| {
-                state.age(epoch, &self.budget, &mut garbage);
-                state.publish(published);
+                state.age(published, epoch, &self.budget, &mut garbage);
             });
             self.lock_depot().rotate(&self.budget, &mut garbage);
         }
@@ -370,7 +361,7 @@ impl<T> Core<T> {
         for published in caches.published() {
             stats.reused += published.reused.get();
             stats.returned += published.returned.get();
-            idle.add(published.idle());
+            idle.add(published.held());
         }
         stats.idle = idle.objects;
         stats.idle_bytes = idle.bytes;
@@ -393,8 +384,7 @@ impl<T> Core<T> {
             // SAFETY: the caller is the pool's `Drop` (this function's contract).
             unsafe {
                 caches.close(|state, published| {
-                    state.drain(&self.budget, &mut garbage);
-                    state.publish(published);
+                    state.drain(published, &self.budget, &mut garbage);
                 });
             }
             self.lock_depot().drain(&self.budget, &mut garbage);

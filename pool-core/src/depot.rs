@@ -136,7 +136,7 @@ impl<T> DepotState<T> {
     }
 
     /// Takes one object, depot first, victims last. It leaves the budget.
-    pub(crate) fn pop_one(&mut self, budget: &Budget) -> Option<T> {
+    pub(crate) fn pop_one(&mut self, budget: &Budget) -> Option<Kept<T>> {
         for level in [&mut self.primary, &mut self.victim] {
             while let Some(top) = level.magazines.last_mut() {
                 let kept = top.pop();
@@ -149,7 +149,7 @@ impl<T> DepotState<T> {
                 if let Some(kept) = kept {
                     level.held.sub(kept.amount());
                     budget.release(kept.amount());
-                    return Some(kept.value);
+                    return Some(kept);
                 }
             }
         }
@@ -201,7 +201,7 @@ mod tests {
     use crate::limits::UNLIMITED;
 
     fn kept(value: u32, bytes: usize) -> Kept<u32> {
-        Kept { value, bytes }
+        Kept::with_bytes(value, bytes)
     }
 
     fn budget(max_objects: usize) -> Budget {
@@ -226,7 +226,7 @@ mod tests {
             "one rotation moves it to the victims"
         );
         assert_eq!(
-            depot.pop_one(&budget),
+            depot.pop_one(&budget).map(Kept::into_value),
             Some(1),
             "a victim is still reachable"
         );
@@ -251,9 +251,9 @@ mod tests {
         depot
             .push_one(kept(2, 0), 8, &budget, &mut garbage)
             .unwrap();
-        assert_eq!(depot.pop_one(&budget), Some(2));
-        assert_eq!(depot.pop_one(&budget), Some(1));
-        assert_eq!(depot.pop_one(&budget), None);
+        assert_eq!(depot.pop_one(&budget).map(Kept::into_value), Some(2));
+        assert_eq!(depot.pop_one(&budget).map(Kept::into_value), Some(1));
+        assert!(depot.pop_one(&budget).is_none());
     }
 
     #[test]

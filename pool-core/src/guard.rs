@@ -2,9 +2,11 @@
 //! to it. Dropping either resets the object and returns it; `into_inner` takes it out for
 //! good.
 //!
-//! The object sits in a `ManuallyDrop` so `Drop` can move it out by value and hand it to
-//! the pool; this file's two `unsafe` blocks do that move, each exactly once.
+//! The object (boxed, as every pooled object is: see `kept.rs`) sits in a `ManuallyDrop` so
+//! `Drop` can move it out by value and hand it to the pool; this file's `unsafe` blocks do
+//! that move, each exactly once.
 
+use crate::kept::Kept;
 use crate::pool::Pool;
 use crate::reset::Reset;
 use crate::sync::Arc;
@@ -37,15 +39,15 @@ use std::ops::{Deref, DerefMut};
 /// ```
 #[must_use = "dropping the guard at once returns the object to the pool unused"]
 pub struct Pooled<'a, T: Reset> {
-    value: ManuallyDrop<T>,
+    kept: ManuallyDrop<Kept<T>>,
     pool: &'a Pool<T>,
 }
 
 impl<'a, T: Reset> Pooled<'a, T> {
-    #[inline]
-    pub(crate) fn new(pool: &'a Pool<T>, value: T) -> Self {
+    #[inline(always)]
+    pub(crate) fn new(pool: &'a Pool<T>, kept: Kept<T>) -> Self {
         Self {
-            value: ManuallyDrop::new(value),
+            kept: ManuallyDrop::new(kept),
             pool,
         }
     }
@@ -70,10 +72,10 @@ impl<'a, T: Reset> Pooled<'a, T> {
     pub fn into_inner(this: Self) -> T {
         let mut this = ManuallyDrop::new(this);
         this.pool.count_detached();
-        // SAFETY: `this.value` is initialised (only `Drop` and this function take it, and
+        // SAFETY: `this.kept` is initialised (only `Drop` and this function take it, and
         // each consumes the guard), and `this` is wrapped in `ManuallyDrop`, so the guard's
-        // `Drop` never runs and the value is taken exactly once.
-        unsafe { ManuallyDrop::take(&mut this.value) }
+        // `Drop` never runs and the object is taken exactly once.
+        unsafe { ManuallyDrop::take(&mut this.kept) }.into_value()
     }
 
     /// The pool this guard returns to.
@@ -86,25 +88,25 @@ impl<T: Reset> Drop for Pooled<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: `drop` runs at most once, `into_inner` (the only other taker) prevents it
-        // from running, and `self.value` is not touched after this line.
-        let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.pool.recycle(value);
+        // from running, and `self.kept` is not touched after this line.
+        let kept = unsafe { ManuallyDrop::take(&mut self.kept) };
+        self.pool.recycle(kept);
     }
 }
 
 impl<T: Reset> Deref for Pooled<'_, T> {
     type Target = T;
 
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &T {
-        &self.value
+        self.kept.value()
     }
 }
 
 impl<T: Reset> DerefMut for Pooled<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
+        self.kept.value_mut()
     }
 }
 
@@ -125,15 +127,15 @@ impl<T: Reset + fmt::Debug> fmt::Debug for Pooled<'_, T> {
 #[must_use = "dropping the guard at once returns the object to the pool unused"]
 pub struct PooledOwned<T: Reset> {
     // Declared (and so dropped) before `pool`, though `Drop` moves it out first anyway.
-    value: ManuallyDrop<T>,
+    kept: ManuallyDrop<Kept<T>>,
     pool: ManuallyDrop<Arc<Pool<T>>>,
 }
 
 impl<T: Reset> PooledOwned<T> {
     #[inline]
-    pub(crate) fn new(pool: Arc<Pool<T>>, value: T) -> Self {
+    pub(crate) fn new(pool: Arc<Pool<T>>, kept: Kept<T>) -> Self {
         Self {
-            value: ManuallyDrop::new(value),
+            kept: ManuallyDrop::new(kept),
             pool: ManuallyDrop::new(pool),
         }
     }
@@ -156,14 +158,14 @@ impl<T: Reset> PooledOwned<T> {
         // SAFETY: the guard is in `ManuallyDrop`, so its `Drop` never runs; each field is
         // initialised (only `Drop` and this function take them, and each consumes the
         // guard) and is taken exactly once, here.
-        let (value, pool) = unsafe {
+        let (kept, pool) = unsafe {
             (
-                ManuallyDrop::take(&mut this.value),
+                ManuallyDrop::take(&mut this.kept),
                 ManuallyDrop::take(&mut this.pool),
             )
         };
         drop(pool);
-        value
+        kept.into_value()
     }
 
     /// The pool this guard returns to.
@@ -177,29 +179,29 @@ impl<T: Reset> Drop for PooledOwned<T> {
     fn drop(&mut self) {
         // SAFETY: `drop` runs at most once, `into_inner` (the only other taker) prevents it
         // from running, and neither field is touched after this line.
-        let (value, pool) = unsafe {
+        let (kept, pool) = unsafe {
             (
-                ManuallyDrop::take(&mut self.value),
+                ManuallyDrop::take(&mut self.kept),
                 ManuallyDrop::take(&mut self.pool),
             )
         };
-        pool.recycle(value);
+        pool.recycle(kept);
     }
 }
 
 impl<T: Reset> Deref for PooledOwned<T> {
     type Target = T;
 
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &T {
-        &self.value
+        self.kept.value()
     }
 }
 
 impl<T: Reset> DerefMut for PooledOwned<T> {
-    #[inline]
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
+        self.kept.value_mut()
     }
 }
 

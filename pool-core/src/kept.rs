@@ -1,6 +1,10 @@
 //! The idle objects every level holds, and how the pool drops them.
 //!
-//! - [`Kept`]: an idle object and the bytes it retains, measured once when it came back.
+//! - [`Kept`]: a pooled object in its own heap cell, with the bytes it retains (measured
+//!   when it came back). Objects live boxed from creation to the end of their pooled life,
+//!   so every level moves them as one pointer: moving a multi-word value in and out of a
+//!   magazine on each get and return made the CPU's store-to-load forwarding fail (a load
+//!   wider than the stores it reads), a stall larger than the rest of the hot path.
 //! - [`Magazine`]: idle objects that move between a thread cache and the depot as one unit
 //!   (Bonwick's term), so a trade under the depot's lock is O(1).
 //! - [`Garbage`]: idle objects on their way out. The levels hand them back instead of
@@ -12,16 +16,56 @@ use crate::stats::SharedCounters;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-/// An idle object and the heap bytes it keeps.
+/// A pooled object, boxed, and the heap bytes it keeps.
 #[derive(Debug)]
-pub(crate) struct Kept<T> {
-    pub(crate) value: T,
-    pub(crate) bytes: usize,
+pub(crate) struct Kept<T>(Box<Cell<T>>);
+
+#[derive(Debug)]
+struct Cell<T> {
+    value: T,
+    bytes: usize,
 }
 
 impl<T> Kept<T> {
+    /// Boxes `value`; its bytes are measured when it is kept.
+    pub(crate) fn new(value: T) -> Self {
+        Self(Box::new(Cell { value, bytes: 0 }))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_bytes(value: T, bytes: usize) -> Self {
+        Self(Box::new(Cell { value, bytes }))
+    }
+
+    #[inline(always)]
+    pub(crate) fn value(&self) -> &T {
+        &self.0.value
+    }
+
+    #[inline(always)]
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        &mut self.0.value
+    }
+
+    /// The object, out of its box for good.
+    pub(crate) fn into_value(self) -> T {
+        self.0.value
+    }
+
+    /// The bytes it keeps, as last measured.
+    #[inline(always)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.bytes
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_bytes(&mut self, bytes: usize) {
+        self.0.bytes = bytes;
+    }
+
+    #[inline(always)]
     pub(crate) fn amount(&self) -> Amount {
-        Amount::one(self.bytes)
+        Amount::one(self.0.bytes)
     }
 }
 
@@ -79,7 +123,7 @@ impl<T> Garbage<T> {
         drop_each(
             first
                 .into_iter()
-                .chain(self.magazines.into_iter().flatten().map(|kept| kept.value)),
+                .chain(self.magazines.into_iter().flatten().map(Kept::into_value)),
         );
     }
 }
@@ -139,14 +183,8 @@ mod tests {
     #[test]
     fn amounts_saturate() {
         let magazine = vec![
-            Kept {
-                value: (),
-                bytes: usize::MAX,
-            },
-            Kept {
-                value: (),
-                bytes: usize::MAX,
-            },
+            Kept::with_bytes((), usize::MAX),
+            Kept::with_bytes((), usize::MAX),
         ];
         assert_eq!(
             amount_of(&magazine),

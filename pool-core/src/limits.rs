@@ -76,6 +76,10 @@ pub(crate) struct Limits {
     pub(crate) thread_cache: Amount,
     /// The largest object (by retained bytes) worth keeping.
     pub(crate) max_object_bytes: usize,
+    /// Objects per magazine, derived from `thread_cache` by [`normalized`](Limits::normalized):
+    /// a thread cache holds two, so it moves half its capacity to or from the depot at a
+    /// time. Kept precomputed for the hot path.
+    pub(crate) magazine: usize,
 }
 
 impl Limits {
@@ -102,13 +106,13 @@ impl Limits {
             bytes: UNLIMITED,
         },
         max_object_bytes: UNLIMITED,
+        magazine: Self::DEFAULT_THREAD_CACHE / 2,
     };
 
-    /// Objects per magazine: a thread cache holds two, so it moves half its capacity to or
-    /// from the depot at a time.
+    /// Objects per magazine.
+    #[inline(always)]
     pub(crate) const fn magazine_size(&self) -> usize {
-        let half = self.thread_cache.objects.div_ceil(2);
-        if half == 0 { 1 } else { half }
+        self.magazine
     }
 
     /// Makes the limits consistent: a thread cache is at most [`Self::MAX_THREAD_CACHE`]
@@ -122,6 +126,8 @@ impl Limits {
             self.thread_cache.bytes = self.max_idle.bytes / Self::THREAD_SHARE_OF_BYTES;
         }
         self.thread_cache = self.thread_cache.min(self.max_idle);
+        let half = self.thread_cache.objects.div_ceil(2);
+        self.magazine = if half == 0 { 1 } else { half };
         self
     }
 }

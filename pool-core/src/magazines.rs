@@ -1,9 +1,12 @@
 //! What a [`Pool`](crate::Pool)'s thread cache holds, and how it trades with the depot.
 //!
-//! Two magazines, `loaded` and `spare` (Bonwick): gets pop and returns push on `loaded`, and
-//! the two swap when `loaded` runs empty or full, so a thread hovering at a magazine
-//! boundary does not go to the depot on every call. When both are empty (or full), the
-//! thread trades a whole magazine with the depot under its lock.
+//! First a `hot` slot, the object this thread returned last: a thread that gets and returns
+//! one object at a time touches nothing else, and the object it gets is the one it just
+//! used, warm in its CPU's cache. Behind it, two magazines, `loaded` and `spare` (Bonwick):
+//! gets pop and returns push on `loaded`, and the two swap when `loaded` runs empty or full,
+//! so a thread hovering at a magazine boundary does not go to the depot on every call. When
+//! both are empty (or full), the thread trades a whole magazine with the depot under its
+//! lock.
 //!
 //! Aging works as in Go, per thread: a sweep turns the two magazines into this cache's
 //! `victims` (one sweep old) and drops the previous victims. The owner takes victims one at
@@ -15,7 +18,13 @@
 //! thread's cap, and goes back when the cache ages, is collected after its thread exits, or
 //! the pool is dropped.
 //!
+//! What the cache holds is kept in [`Published`], outside the owner's state, as atomics only
+//! the state's holder writes: the hot path updates it in place, and [`Pool::stats`] reads it
+//! from any thread without a second copy to keep in step.
+//!
 //! Nothing here runs user code: what must be dropped goes to [`Garbage`].
+//!
+//! [`Pool::stats`]: crate::Pool::stats
 
 use crate::budget::Budget;
 use crate::depot::DepotState;
@@ -28,71 +37,87 @@ use std::mem;
 /// A thread cache's objects, for one pool.
 #[derive(Debug)]
 pub(crate) struct Magazines<T> {
+    /// The object returned last, and its bytes (kept here too, so a get need not read the
+    /// object's box to account for it).
+    hot: Option<Kept<T>>,
+    hot_bytes: usize,
     loaded: Magazine<T>,
     spare: Magazine<T>,
     /// What `loaded` and `spare` held at the last sweep.
     victims: [Magazine<T>; 2],
-    /// What all four magazines hold.
-    held: Amount,
-    /// Taken from the pool's budget; always covers `held`, never exceeds the thread's cap.
+    /// Taken from the pool's budget; always covers what is held, never exceeds the
+    /// thread's cap.
     reserved: Amount,
     /// The sweep this cache last aged to.
     epoch: u64,
 }
 
-/// What a thread cache publishes for [`Pool::stats`](crate::Pool::stats): written by
-/// whoever holds the cache's state, read by anyone.
+/// What a thread cache holds and has done: written only by whoever holds the cache's state
+/// (plain load and store, no read-modify-write), read by anyone.
 #[derive(Debug, Default)]
 pub(crate) struct Published {
-    idle_objects: AtomicUsize,
-    idle_bytes: AtomicUsize,
+    held_objects: AtomicUsize,
+    held_bytes: AtomicUsize,
     pub(crate) reused: OwnedCounter,
     pub(crate) returned: OwnedCounter,
 }
 
 impl Published {
-    /// Idle objects and bytes, as last published.
-    pub(crate) fn idle(&self) -> Amount {
+    /// Idle objects and bytes in the cache.
+    #[inline(always)]
+    pub(crate) fn held(&self) -> Amount {
         Amount {
-            objects: self.idle_objects.load(Ordering::Relaxed),
-            bytes: self.idle_bytes.load(Ordering::Relaxed),
+            objects: self.held_objects.load(Ordering::Relaxed),
+            bytes: self.held_bytes.load(Ordering::Relaxed),
         }
     }
 
+    /// Records that `amount` came in. Objects cannot overflow (a cache holds at most four
+    /// magazines); bytes, which users report, saturate.
     #[inline(always)]
-    fn set_idle(&self, held: Amount) {
-        self.idle_objects.store(held.objects, Ordering::Relaxed);
-        self.idle_bytes.store(held.bytes, Ordering::Relaxed);
+    fn add(&self, amount: Amount) {
+        let held = self.held();
+        self.held_objects
+            .store(held.objects + amount.objects, Ordering::Relaxed);
+        self.held_bytes
+            .store(held.bytes.saturating_add(amount.bytes), Ordering::Relaxed);
+    }
+
+    /// Records that `amount` went out.
+    #[inline(always)]
+    fn sub(&self, amount: Amount) {
+        let held = self.held();
+        self.held_objects.store(
+            held.objects.saturating_sub(amount.objects),
+            Ordering::Relaxed,
+        );
+        self.held_bytes
+            .store(held.bytes.saturating_sub(amount.bytes), Ordering::Relaxed);
     }
 }
 
 impl<T> Magazines<T> {
     pub(crate) fn new(epoch: u64) -> Self {
         Self {
+            hot: None,
+            hot_bytes: 0,
             loaded: Vec::new(),
             spare: Vec::new(),
             victims: [Vec::new(), Vec::new()],
-            held: Amount::ZERO,
             reserved: Amount::ZERO,
             epoch,
         }
     }
 
-    /// Publishes what the cache holds now.
-    #[inline(always)]
-    pub(crate) fn publish(&self, published: &Published) {
-        published.set_idle(self.held);
-    }
-
     /// Checks the invariants every operation keeps.
-    #[inline(always)]
-    fn check(&self, limits: &Limits) {
+    fn check(&self, held: &Published, limits: &Limits) {
+        let held = held.held();
         debug_assert!(
-            self.held.fits(self.reserved),
+            held.fits(self.reserved),
             "the reservation covers what is held"
         );
         debug_assert!(
-            self.reserved.fits(limits.thread_cache) || self.reserved == self.held,
+            self.reserved.fits(limits.thread_cache) || self.reserved == held,
             "the reservation stays within the thread's cap"
         );
         debug_assert!(
@@ -101,20 +126,30 @@ impl<T> Magazines<T> {
             "magazines stay within their size"
         );
         debug_assert_eq!(
-            amount_of(&self.loaded)
+            amount_of(self.hot.as_slice())
+                .plus(amount_of(&self.loaded))
                 .plus(amount_of(&self.spare))
                 .plus(amount_of(&self.victims[0]))
                 .plus(amount_of(&self.victims[1])),
-            self.held,
-            "held is what the magazines hold"
+            held,
+            "what is published as held is what the magazines hold"
         );
     }
 
     // === the owner's fast path ===
 
-    /// An idle object: `loaded` first, then `spare`, then one victim.
+    /// An idle object: the hot one, else from `loaded`, then `spare`, then one victim.
     #[inline(always)]
-    pub(crate) fn pop(&mut self) -> Option<Kept<T>> {
+    pub(crate) fn pop(&mut self, held: &Published) -> Option<Kept<T>> {
+        if let Some(kept) = self.hot.take() {
+            held.sub(Amount::one(self.hot_bytes));
+            return Some(kept);
+        }
+        self.pop_magazine(held)
+    }
+
+    #[inline]
+    fn pop_magazine(&mut self, held: &Published) -> Option<Kept<T>> {
         if self.loaded.is_empty() {
             mem::swap(&mut self.loaded, &mut self.spare);
         }
@@ -122,7 +157,7 @@ impl<T> Magazines<T> {
             Some(kept) => kept,
             None => self.pop_victim()?,
         };
-        self.held.sub(kept.amount());
+        held.sub(kept.amount());
         Some(kept)
     }
 
@@ -131,13 +166,36 @@ impl<T> Magazines<T> {
         self.victims[1].pop().or_else(|| self.victims[0].pop())
     }
 
-    /// Keeps `kept` if the reservation covers it and a magazine has room; never allocates.
+    /// Keeps `kept` as the hot object, the previous hot one moving into `loaded`, if the
+    /// reservation covers it and the magazines have room; never allocates.
     #[inline(always)]
-    pub(crate) fn push(&mut self, kept: Kept<T>, magazine_size: usize) -> Result<(), Kept<T>> {
-        let after = self.held.plus(kept.amount());
-        if !after.fits(self.reserved) {
+    pub(crate) fn push(
+        &mut self,
+        kept: Kept<T>,
+        held: &Published,
+        limits: &Limits,
+    ) -> Result<(), Kept<T>> {
+        let amount = kept.amount();
+        if !held.held().plus(amount).fits(self.reserved) {
             return Err(kept);
         }
+        if let Some(previous) = self.hot.take()
+            && let Err(previous) = self.store(previous, limits)
+        {
+            self.hot = Some(previous); // no room behind it: as it was
+            return Err(kept);
+        }
+        self.hot = Some(kept);
+        self.hot_bytes = amount.bytes;
+        held.add(amount);
+        Ok(())
+    }
+
+    /// Puts `kept` (already accounted for) on `loaded`, swapping in `spare` if `loaded` is
+    /// full. Hands it back if both are full or `loaded` has no allocation yet.
+    #[inline]
+    fn store(&mut self, kept: Kept<T>, limits: &Limits) -> Result<(), Kept<T>> {
+        let magazine_size = limits.magazine_size();
         if self.loaded.len() >= magazine_size {
             if self.spare.len() >= magazine_size {
                 return Err(kept);
@@ -148,7 +206,6 @@ impl<T> Magazines<T> {
             return Err(kept); // an unallocated magazine: the slow path brings one
         }
         self.loaded.push(kept);
-        self.held = after;
         Ok(())
     }
 
@@ -158,6 +215,7 @@ impl<T> Magazines<T> {
     /// the depot, and pops from it.
     pub(crate) fn refill(
         &mut self,
+        held: &Published,
         depot: &mut DepotState<T>,
         limits: &Limits,
         budget: &Budget,
@@ -165,32 +223,34 @@ impl<T> Magazines<T> {
         if limits.thread_cache.objects < limits.magazine_size() {
             return None; // too small a cache for whole magazines (0 or 1 objects)
         }
-        let room = limits.thread_cache.bytes.saturating_sub(self.held.bytes);
+        let room = limits.thread_cache.bytes.saturating_sub(held.held().bytes);
         let magazine = depot.take_magazine(room)?;
         let amount = amount_of(&magazine);
-        self.held.add(amount);
+        held.add(amount);
         self.reserved.add(amount);
         // Taking the magazine can lift the reservation past the thread's cap; the part the
         // held objects do not need goes back to the budget.
+        let now = held.held();
         let cap = Amount {
-            objects: limits.thread_cache.objects.max(self.held.objects),
-            bytes: limits.thread_cache.bytes.max(self.held.bytes),
+            objects: limits.thread_cache.objects.max(now.objects),
+            bytes: limits.thread_cache.bytes.max(now.bytes),
         };
         let excess = self.reserved.minus(cap);
         self.reserved.sub(excess);
         budget.release(excess);
         depot.give_empty(mem::replace(&mut self.loaded, magazine));
-        let kept = self.pop();
-        self.check(limits);
+        let kept = self.pop(held);
+        self.check(held, limits);
         kept
     }
 
     /// The fast push failed on room or reservation: moves a full magazine to the depot,
-    /// tops the reservation up to the thread's cap, and keeps `kept` if it now fits. Hands
-    /// it back if the thread cache cannot take it.
+    /// tops the reservation up (within the thread's cap), and keeps `kept` if it now fits.
+    /// Hands it back if the thread cache cannot take it.
     pub(crate) fn spill(
         &mut self,
         kept: Kept<T>,
+        held: &Published,
         depot: &mut DepotState<T>,
         limits: &Limits,
         budget: &Budget,
@@ -199,12 +259,20 @@ impl<T> Magazines<T> {
         if limits.thread_cache.objects == 0 {
             return Err(kept);
         }
-        if self.loaded.len() >= magazine_size && self.spare.len() >= magazine_size {
-            let full = mem::replace(&mut self.loaded, depot.take_empty(magazine_size));
-            let amount = amount_of(&full);
-            self.held.sub(amount);
-            self.reserved.sub(amount);
-            depot.put_magazine(full);
+        let at_cap = !held.held().plus(kept.amount()).fits(limits.thread_cache);
+        let full = self.loaded.len() >= magazine_size && self.spare.len() >= magazine_size;
+        if at_cap || full {
+            // Make room: the fuller magazine goes to the depot, with its reservation.
+            if self.spare.len() > self.loaded.len() {
+                mem::swap(&mut self.loaded, &mut self.spare);
+            }
+            if !self.loaded.is_empty() {
+                let out = mem::replace(&mut self.loaded, depot.take_empty(magazine_size));
+                let amount = amount_of(&out);
+                held.sub(amount);
+                self.reserved.sub(amount);
+                depot.put_magazine(out);
+            }
         } else if self.loaded.len() >= magazine_size {
             mem::swap(&mut self.loaded, &mut self.spare);
         }
@@ -214,15 +282,15 @@ impl<T> Magazines<T> {
         if self.spare.capacity() == 0 {
             self.spare = depot.take_empty(magazine_size);
         }
-        let need = self.held.plus(kept.amount());
+        let need = held.held().plus(kept.amount());
         if !need.fits(self.reserved) && need.fits(limits.thread_cache) {
             let want = top_up(need, self.reserved, limits);
             if budget.reserve_exact(want) {
                 self.reserved.add(want);
             }
         }
-        let result = self.push(kept, magazine_size);
-        self.check(limits);
+        let result = self.push(kept, held, limits);
+        self.check(held, limits);
         result
     }
 
@@ -231,31 +299,52 @@ impl<T> Magazines<T> {
     /// Brings the cache up to sweep `epoch`: the victims go to `garbage`, and what the
     /// magazines hold becomes the victims (or goes too, if the cache missed more than one
     /// sweep). The reservation shrinks to what is still held.
-    pub(crate) fn age(&mut self, epoch: u64, budget: &Budget, garbage: &mut Garbage<T>) {
+    pub(crate) fn age(
+        &mut self,
+        held: &Published,
+        epoch: u64,
+        budget: &Budget,
+        garbage: &mut Garbage<T>,
+    ) {
         let behind = epoch.saturating_sub(self.epoch);
         if behind == 0 {
             return;
         }
+        self.fold_hot();
         let [older, newer] = mem::take(&mut self.victims);
-        self.discard(older, budget, garbage);
-        self.discard(newer, budget, garbage);
+        self.discard(older, held, budget, garbage);
+        self.discard(newer, held, budget, garbage);
         let loaded = mem::take(&mut self.loaded);
         let spare = mem::take(&mut self.spare);
         if behind == 1 {
             self.victims = [spare, loaded];
         } else {
-            self.discard(loaded, budget, garbage);
-            self.discard(spare, budget, garbage);
+            self.discard(loaded, held, budget, garbage);
+            self.discard(spare, held, budget, garbage);
         }
-        let excess = self.reserved.minus(self.held);
-        budget.release(excess);
-        self.reserved = self.held;
+        let still = held.held();
+        budget.release(self.reserved.minus(still));
+        self.reserved = still;
         self.epoch = epoch;
     }
 
-    fn discard(&mut self, magazine: Magazine<T>, budget: &Budget, garbage: &mut Garbage<T>) {
+    /// Moves the hot object into `loaded` (which may grow past a magazine: only aging and
+    /// flushing do this, and `loaded` then becomes victims or goes to the depot).
+    fn fold_hot(&mut self) {
+        if let Some(kept) = self.hot.take() {
+            self.loaded.push(kept);
+        }
+    }
+
+    fn discard(
+        &mut self,
+        magazine: Magazine<T>,
+        held: &Published,
+        budget: &Budget,
+        garbage: &mut Garbage<T>,
+    ) {
         let amount = amount_of(&magazine);
-        self.held.sub(amount);
+        held.sub(amount);
         self.reserved.sub(amount);
         budget.release(amount);
         garbage.push(magazine);
@@ -265,12 +354,14 @@ impl<T> Magazines<T> {
     /// generation), and the reservation goes with the objects or back to the budget.
     pub(crate) fn flush(
         &mut self,
+        held: &Published,
         epoch: u64,
         depot: &mut DepotState<T>,
         budget: &Budget,
         garbage: &mut Garbage<T>,
     ) {
-        self.age(epoch, budget, garbage);
+        self.age(held, epoch, budget, garbage);
+        self.fold_hot();
         for magazine in [mem::take(&mut self.loaded), mem::take(&mut self.spare)] {
             if magazine.is_empty() {
                 depot.give_empty(magazine);
@@ -281,26 +372,27 @@ impl<T> Magazines<T> {
         for magazine in mem::take(&mut self.victims) {
             depot.put_victims(magazine);
         }
-        budget.release(self.reserved.minus(self.held));
-        self.held = Amount::ZERO;
+        budget.release(self.reserved.minus(held.held()));
+        held.sub(held.held());
         self.reserved = Amount::ZERO;
     }
 
     /// Everything to `garbage`, for a pool that is being dropped.
-    pub(crate) fn drain(&mut self, budget: &Budget, garbage: &mut Garbage<T>) {
+    pub(crate) fn drain(&mut self, held: &Published, budget: &Budget, garbage: &mut Garbage<T>) {
+        self.fold_hot();
         for magazine in [mem::take(&mut self.loaded), mem::take(&mut self.spare)]
             .into_iter()
             .chain(mem::take(&mut self.victims))
         {
-            self.discard(magazine, budget, garbage);
+            self.discard(magazine, held, budget, garbage);
         }
         budget.release(self.reserved);
         self.reserved = Amount::ZERO;
     }
 
     /// Readies a collected (empty) cache for a new thread.
-    pub(crate) fn reuse(&mut self, epoch: u64) {
-        debug_assert_eq!(self.held, Amount::ZERO, "a collected cache is empty");
+    pub(crate) fn reuse(&mut self, held: &Published, epoch: u64) {
+        debug_assert_eq!(held.held(), Amount::ZERO, "a collected cache is empty");
         self.epoch = epoch;
     }
 }
@@ -342,6 +434,7 @@ mod tests {
             },
             ..Limits::DEFAULT
         }
+        .normalized(true)
     }
 
     fn budget(objects: usize) -> Budget {
@@ -349,7 +442,7 @@ mod tests {
     }
 
     fn kept(value: u32) -> Kept<u32> {
-        Kept { value, bytes: 10 }
+        Kept::with_bytes(value, 10)
     }
 
     #[test]
@@ -358,19 +451,22 @@ mod tests {
         let budget = budget(UNLIMITED);
         let mut depot = DepotState::default();
         let mut cache = Magazines::new(0);
-        let refused = cache.push(kept(1), limits.magazine_size()).unwrap_err();
-        cache.spill(refused, &mut depot, &limits, &budget).unwrap();
-        cache.push(kept(2), limits.magazine_size()).unwrap();
+        let held = Published::default();
+        let refused = cache.push(kept(1), &held, &limits).unwrap_err();
+        cache
+            .spill(refused, &held, &mut depot, &limits, &budget)
+            .unwrap();
+        cache.push(kept(2), &held, &limits).unwrap();
         assert_eq!(
-            cache.held,
+            held.held(),
             Amount {
                 objects: 2,
                 bytes: 20
             }
         );
-        assert_eq!(cache.pop().map(|k| k.value), Some(2), "LIFO");
-        assert_eq!(cache.pop().map(|k| k.value), Some(1));
-        assert!(cache.pop().is_none());
+        assert_eq!(cache.pop(&held).map(|k| *k.value()), Some(2), "LIFO");
+        assert_eq!(cache.pop(&held).map(|k| *k.value()), Some(1));
+        assert!(cache.pop(&held).is_none());
     }
 
     #[test]
@@ -379,16 +475,26 @@ mod tests {
         let budget = budget(UNLIMITED);
         let mut depot = DepotState::default();
         let mut cache = Magazines::new(0);
-        for value in 0..5 {
-            if let Err(k) = cache.push(kept(value), limits.magazine_size()) {
-                cache.spill(k, &mut depot, &limits, &budget).unwrap();
+        let held = Published::default();
+        for value in 0..6 {
+            if let Err(k) = cache.push(kept(value), &held, &limits) {
+                cache.spill(k, &held, &mut depot, &limits, &budget).unwrap();
             }
         }
-        assert_eq!(cache.held.objects, 3, "one full magazine went to the depot");
-        assert_eq!(depot.held().objects, 2);
-        while cache.pop().is_some() {}
-        let refilled = cache.refill(&mut depot, &limits, &budget).map(|k| k.value);
-        assert_eq!(refilled, Some(3), "the depot's magazine [2, 3], top first");
+        assert!(held.held().objects <= 4, "within the cap");
+        assert_eq!(
+            depot.held().objects,
+            6 - held.held().objects,
+            "the rest went whole"
+        );
+        assert_eq!(
+            cache.pop(&held).map(|k| *k.value()),
+            Some(5),
+            "the last one back is the first out"
+        );
+        while cache.pop(&held).is_some() {}
+        let refilled = cache.refill(&held, &mut depot, &limits, &budget);
+        assert!(refilled.is_some(), "a magazine from the depot");
         assert_eq!(depot.held().objects, 0);
     }
 
@@ -404,25 +510,28 @@ mod tests {
         let budget = budget(100);
         let mut depot = DepotState::default();
         let mut cache = Magazines::new(0);
-        cache.spill(kept(1), &mut depot, &limits, &budget).unwrap();
+        let held = Published::default();
+        cache
+            .spill(kept(1), &held, &mut depot, &limits, &budget)
+            .unwrap();
         assert_eq!(
             cache.reserved.objects, 1,
             "a limited budget: only what is needed"
         );
         for value in 2..=6 {
-            if let Err(k) = cache.push(kept(value), limits.magazine_size()) {
-                let _ = cache.spill(k, &mut depot, &limits, &budget);
+            if let Err(k) = cache.push(kept(value), &held, &limits) {
+                let _ = cache.spill(k, &held, &mut depot, &limits, &budget);
             }
         }
         assert_eq!(cache.reserved.objects, 4, "never past the thread's cap");
-        assert_eq!(depot.held().objects, 2);
+        assert_eq!(depot.held().objects + held.held().objects, 6);
         let mut garbage = Garbage::default();
-        while cache.held.objects > 1 {
-            cache.pop();
+        while held.held().objects > 1 {
+            cache.pop(&held);
         }
-        cache.age(1, &budget, &mut garbage);
+        cache.age(&held, 1, &budget, &mut garbage);
         assert_eq!(cache.reserved.objects, 1, "only what the victims need");
-        cache.age(2, &budget, &mut garbage);
+        cache.age(&held, 2, &budget, &mut garbage);
         assert_eq!(cache.reserved, Amount::ZERO);
         assert_eq!(garbage.len(), 1);
         assert_eq!(
@@ -443,17 +552,21 @@ mod tests {
         let budget = budget(UNLIMITED);
         let mut depot = DepotState::default();
         let mut cache = Magazines::new(0);
-        cache.spill(kept(1), &mut depot, &limits, &budget).unwrap();
-        cache.push(kept(2), limits.magazine_size()).unwrap();
+        let held = Published::default();
+        cache
+            .spill(kept(1), &held, &mut depot, &limits, &budget)
+            .unwrap();
+        cache.push(kept(2), &held, &limits).unwrap();
         let mut garbage = Garbage::default();
-        cache.age(1, &budget, &mut garbage);
+        cache.age(&held, 1, &budget, &mut garbage);
         assert_eq!(
-            cache.held.objects, 2,
+            held.held().objects,
+            2,
             "one sweep old: still here, as victims"
         );
-        assert_eq!(cache.pop().map(|k| k.value), Some(2));
-        cache.age(2, &budget, &mut garbage);
-        assert_eq!(cache.held, Amount::ZERO);
+        assert_eq!(cache.pop(&held).map(|k| *k.value()), Some(2));
+        cache.age(&held, 2, &budget, &mut garbage);
+        assert_eq!(held.held(), Amount::ZERO);
         assert_eq!(garbage.len(), 1, "the victim nobody took");
     }
 
@@ -463,9 +576,12 @@ mod tests {
         let budget = budget(10);
         let mut depot = DepotState::default();
         let mut cache = Magazines::new(0);
-        cache.spill(kept(1), &mut depot, &limits, &budget).unwrap();
+        let held = Published::default();
+        cache
+            .spill(kept(1), &held, &mut depot, &limits, &budget)
+            .unwrap();
         let mut garbage = Garbage::default();
-        cache.flush(0, &mut depot, &budget, &mut garbage);
+        cache.flush(&held, 0, &mut depot, &budget, &mut garbage);
         assert_eq!(depot.held().objects, 1);
         assert_eq!(cache.reserved, Amount::ZERO);
         assert_eq!(

@@ -242,7 +242,7 @@ impl<T: Reset> Pool<T> {
     /// ```
     pub fn put(&self, value: T) {
         self.core().counters.adopted.bump();
-        self.recycle(value);
+        self.recycle(Kept::new(value));
     }
 
     /// Makes up to `count` objects now and keeps them idle, so the first gets do not pay
@@ -268,8 +268,7 @@ impl<T: Reset> Pool<T> {
     pub fn prefill(&self, count: usize) -> usize {
         let mut kept = 0;
         while kept < count {
-            let value = self.create();
-            if !self.recycle(value) {
+            if !self.recycle(self.create()) {
                 break;
             }
             kept += 1;
@@ -336,7 +335,7 @@ impl<T: Reset> Pool<T> {
 
     /// The get path without a guard.
     #[inline(always)]
-    pub(crate) fn take(&self) -> T {
+    pub(crate) fn take(&self) -> Kept<T> {
         #[cfg(pool_chaos)]
         if crate::chaos::get_from_depot()
             && let Some(value) = self.core().take_from_depot()
@@ -351,24 +350,25 @@ impl<T: Reset> Pool<T> {
 
     /// The fast path: the top of this thread's cache.
     #[inline(always)]
-    fn take_fast(&self) -> Option<T> {
+    fn take_fast(&self) -> Option<Kept<T>> {
         let mine = self.my_cache()?;
         let mut owner = mine.enter()?;
         let (state, published) = owner.parts();
-        let kept = state.pop()?;
-        state.publish(published);
+        let kept = state.pop(published)?;
         published.reused.bump();
-        Some(kept.value)
+        Some(kept)
     }
 
     /// An idle object if there is one anywhere; never makes one.
     #[inline(always)]
     pub(crate) fn try_take(&self) -> Option<T> {
-        self.take_fast().or_else(|| self.core().take())
+        self.take_fast()
+            .or_else(|| self.core().take())
+            .map(Kept::into_value)
     }
 
     #[cold]
-    fn take_slow(&self) -> T {
+    fn take_slow(&self) -> Kept<T> {
         match self.core().take() {
             Some(value) => value,
             None => self.create(),
@@ -377,7 +377,13 @@ impl<T: Reset> Pool<T> {
 
     /// A miss: make a new object, outside every lock and borrow.
     #[cold]
-    pub(crate) fn create(&self) -> T {
+    fn create(&self) -> Kept<T> {
+        Kept::new(self.create_value())
+    }
+
+    /// A new object, unboxed.
+    #[cold]
+    pub(crate) fn create_value(&self) -> T {
         let value = match &self.init {
             Init::Default(init) => init(),
             Init::Custom(init) => init(),
@@ -388,26 +394,26 @@ impl<T: Reset> Pool<T> {
 
     // === the return path ===
 
-    /// Resets `value` and keeps it or drops it; returns whether it was kept. Used by guards
-    /// on drop, by `put` and by `prefill`.
+    /// Resets the object and keeps it or drops it; returns whether it was kept. Used by
+    /// guards on drop, by `put` and by `prefill`.
     #[inline(always)]
-    pub(crate) fn recycle(&self, mut value: T) -> bool {
+    pub(crate) fn recycle(&self, mut kept: Kept<T>) -> bool {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
-            self.discard_panicked(value);
+            self.discard_panicked(kept);
             return false;
         }
-        // If `reset` (or `retained_bytes`) panics, unwinding drops `value` here, unpooled,
-        // and this counts it; the panic continues to the caller. A drop guard rather than
-        // `catch_unwind`, which kept this path from inlining.
+        // If `reset` (or `retained_bytes`) panics, unwinding drops the object here,
+        // unpooled, and this counts it; the panic continues to the caller. A drop guard
+        // rather than `catch_unwind`, which kept this path from inlining.
         let count_panic = CountOnUnwind(self);
-        value.reset();
-        let bytes = value.retained_bytes();
+        kept.value_mut().reset();
+        let bytes = kept.value().retained_bytes();
         std::mem::forget(count_panic);
         if bytes > self.limits.max_object_bytes {
-            return self.discard_too_large(value);
+            return self.discard_too_large(kept);
         }
-        let kept = Kept { value, bytes };
+        kept.set_bytes(bytes);
         #[cfg(pool_chaos)]
         if crate::chaos::discard_return() {
             self.core().counters.over_limit.bump();
@@ -432,8 +438,7 @@ impl<T: Reset> Pool<T> {
             return Err(kept);
         };
         let (state, published) = owner.parts();
-        state.push(kept, self.limits.magazine_size())?;
-        state.publish(published);
+        state.push(kept, published, &self.limits)?;
         published.returned.bump();
         Ok(())
     }
@@ -443,14 +448,14 @@ impl<T: Reset> Pool<T> {
     }
 
     #[cold]
-    fn discard_too_large(&self, value: T) -> bool {
+    fn discard_too_large(&self, kept: Kept<T>) -> bool {
         self.core().counters.too_large.bump();
-        drop(value);
+        drop(kept);
         false
     }
 
     #[cold]
-    fn discard_panicked(&self, value: T) {
+    fn discard_panicked(&self, value: Kept<T>) {
         self.core().counters.panicked.bump();
         // Its destructor may panic too; that must not escape a drop during unwinding.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
