@@ -1,23 +1,20 @@
 //! The seed-0 workload: a proxy serving images and songs needs a 10 KB to 3 MB buffer per
 //! request (mean about 100 KB). Without reuse its memory grew to 3-4 GB. This program runs
-//! that workload with three strategies, each in its own process so each starts from a fresh
-//! heap, and prints one table.
+//! that workload with three strategies, each in a process of its own so each starts from a
+//! fresh heap, in interleaved rounds, and prints the medians, the ratios against fresh
+//! allocation measured in the same round, and which targets each strategy met.
 //!
 //! ```text
-//! cargo run --release --example proxy_buffers
+//! cargo run --release --example proxy_buffers            # 5 rounds
+//! PROXY_ROUNDS=9 cargo run --release --example proxy_buffers
 //! ```
 //!
-//! Phases, per strategy:
-//! 1. steady: 8 workers x 10,000 requests (80,000), one buffer each in flight, every byte
-//!    written and read back;
+//! Phases, per process:
+//! 1. steady: 8 workers x 2,500 requests, one buffer each in flight, every byte written and
+//!    read back; timed, and its peak RSS compared with the live working set;
 //! 2. burst: 8 workers x 16 buffers, all 128 held at once (a barrier), four rounds;
 //! 3. trickle: one worker, 400 requests (load has fallen);
 //! 4. idle: two sweeps (the pools' aging), then RSS is read again.
-//!
-//! Columns: requests/s in the steady phase; peak RSS above the process's RSS before the load
-//! (VmHWM - baseline); the live working set (the most requested bytes in use at once: the
-//! floor any strategy needs); their ratio; allocations and bytes allocated (a counting
-//! global allocator); RSS above baseline after the burst and trickle, and after two sweeps.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -34,7 +31,8 @@ static ALLOC: counting_alloc::Counting<std::alloc::System> =
     counting_alloc::Counting::new(std::alloc::System);
 
 const WORKERS: usize = 8;
-const STEADY_REQUESTS_PER_WORKER: usize = 10_000;
+const STEADY_REQUESTS_PER_WORKER: usize = 2_500;
+const DEFAULT_ROUNDS: usize = 5;
 const BURST_HELD: usize = 16;
 const BURST_ROUNDS: usize = 4;
 const TRICKLE_REQUESTS: usize = 400;
@@ -53,26 +51,18 @@ enum Strategy {
     Fresh,
     /// One `Pool<Vec<u8>>` with no caps: buffers keep whatever capacity they grew to.
     PoolNoCaps,
-    /// `BufferPool` with power-of-two classes and automatic calibration.
+    /// `BufferPool::new()`: the defaults.
     BufferPool,
-    /// `BufferPool` with four classes per doubling.
-    BufferPoolFine,
 }
 
 impl Strategy {
-    const ALL: [Strategy; 4] = [
-        Strategy::Fresh,
-        Strategy::PoolNoCaps,
-        Strategy::BufferPool,
-        Strategy::BufferPoolFine,
-    ];
+    const ALL: [Strategy; 3] = [Strategy::Fresh, Strategy::PoolNoCaps, Strategy::BufferPool];
 
     fn name(self) -> &'static str {
         match self {
             Strategy::Fresh => "fresh allocation",
             Strategy::PoolNoCaps => "Pool<Vec<u8>>, no caps",
-            Strategy::BufferPool => "BufferPool (2^k classes)",
-            Strategy::BufferPoolFine => "BufferPool (4 per 2x)",
+            Strategy::BufferPool => "BufferPool::new()",
         }
     }
 
@@ -81,7 +71,6 @@ impl Strategy {
             Strategy::Fresh => "fresh",
             Strategy::PoolNoCaps => "pool",
             Strategy::BufferPool => "buffer-pool",
-            Strategy::BufferPoolFine => "buffer-pool-fine",
         }
     }
 }
@@ -98,15 +87,7 @@ impl Source {
         match strategy {
             Strategy::Fresh => Source::Fresh,
             Strategy::PoolNoCaps => Source::Pool(Box::new(Pool::new())),
-            Strategy::BufferPool => {
-                Source::Buffers(BufferPool::builder().classes(8 * 1024, 4 << 20).build())
-            }
-            Strategy::BufferPoolFine => Source::Buffers(
-                BufferPool::builder()
-                    .classes(8 * 1024, 4 << 20)
-                    .steps_per_doubling(4)
-                    .build(),
-            ),
+            Strategy::BufferPool => Source::Buffers(BufferPool::new()),
         }
     }
 
@@ -327,9 +308,10 @@ fn run_child(strategy: Strategy) {
     let total = counting_alloc::snapshot().since(&before);
 
     println!(
-        "RESULT rps={:.0} steady_peak={} steady_live={} burst_peak={} burst_live={} allocs={} bytes={} \
+        "RESULT rps={:.0} baseline={} steady_peak={} steady_live={} burst_peak={} burst_live={} allocs={} bytes={} \
          total_allocs={} after_trickle={} after_sweeps={} checksum={}",
         (WORKERS * STEADY_REQUESTS_PER_WORKER) as f64 / elapsed.as_secs_f64(),
+        baseline,
         steady_peak,
         steady_live,
         burst_peak,
@@ -369,10 +351,73 @@ impl Figures {
     fn get(&self, key: &str) -> f64 {
         self.values.get(key).copied().unwrap_or(f64::NAN)
     }
+
+    /// Peak RSS over the live working set, in the steady phase.
+    fn ratio(&self) -> f64 {
+        self.get("steady_peak") / self.get("steady_live")
+    }
+
+    /// RSS after the load and two sweeps, as a share of the RSS before the load.
+    fn after_sweeps_share(&self) -> f64 {
+        self.get("after_sweeps") / self.get("baseline")
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn mib(bytes: f64) -> String {
     format!("{:.1}", bytes / (1024.0 * 1024.0))
+}
+
+/// Runs one strategy in a child process and reads its figures.
+fn run_strategy(exe: &std::path::Path, strategy: Strategy) -> Figures {
+    let output = Command::new(exe)
+        .args(["--child", strategy.arg()])
+        .output()
+        .expect("run child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if std::env::var_os("PROXY_VERBOSE").is_some() {
+        eprintln!(
+            "--- {}\n{}",
+            strategy.name(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Figures::parse(&stdout).unwrap_or_else(|| {
+        eprintln!(
+            "{} failed:\n{}",
+            strategy.name(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::process::exit(1);
+    })
+}
+
+/// The targets a pool is held to, and whether `runs` (with `fresh`, the same rounds' fresh
+/// allocation) met them.
+fn verdict(runs: &[Figures], fresh: &[Figures]) -> String {
+    let speed = median(
+        runs.iter()
+            .zip(fresh)
+            .map(|(run, fresh)| run.get("rps") / fresh.get("rps"))
+            .collect(),
+    );
+    let ratio = median(runs.iter().map(Figures::ratio).collect());
+    let after = median(runs.iter().map(Figures::after_sweeps_share).collect());
+    let mark = |met: bool| if met { "met" } else { "MISSED" };
+    format!(
+        "speed >= 1.2x {}, memory <= 1.5x live {}, after sweeps <= +10% {}",
+        mark(speed >= 1.2),
+        mark(ratio <= 1.5),
+        mark(after <= 0.10)
+    )
 }
 
 fn main() {
@@ -389,82 +434,66 @@ fn main() {
         run_child(strategy);
         return;
     }
+    let rounds = std::env::var("PROXY_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS)
+        .max(1);
 
     let mut rng = Rng(SEED);
     let sample: Vec<usize> = (0..100_000).map(|_| rng.request_len()).collect();
     let mean = sample.iter().sum::<usize>() as f64 / sample.len() as f64;
     println!(
         "proxy buffers: {WORKERS} workers x {STEADY_REQUESTS_PER_WORKER} requests, sizes log-normal in 10 KB..3 MB, \
-         mean {:.0} KB (seed {SEED:#x})",
+         mean {:.0} KB (seed {SEED:#x}); {rounds} interleaved rounds, one process per strategy per round\n",
         mean / 1000.0
     );
-    println!(
-        "each strategy runs in its own process; memory in MiB above the process's RSS before the load\n"
-    );
-    println!(
-        "{:<26} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "strategy",
-        "req/s",
-        "peak RSS",
-        "live set",
-        "ratio",
-        "allocs",
-        "MiB alloc",
-        "burst pk",
-        "burst lv",
-        "trickle",
-        "2 sweeps"
-    );
     let exe = std::env::current_exe().expect("own path");
-    let mut fresh_rps = f64::NAN;
-    for strategy in Strategy::ALL {
-        let output = Command::new(&exe)
-            .args(["--child", strategy.arg()])
-            .output()
-            .expect("run child");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let Some(figures) = Figures::parse(&stdout) else {
-            eprintln!(
-                "{} failed:\n{}",
-                strategy.name(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            std::process::exit(1);
-        };
-        if std::env::var_os("PROXY_VERBOSE").is_some() {
-            eprintln!(
-                "--- {}\n{}",
-                strategy.name(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        if strategy == Strategy::Fresh {
-            fresh_rps = figures.get("rps");
-        }
-        println!(
-            "{:<26} {:>9.0} {:>9} {:>9} {:>6.2} {:>9.0} {:>10} {:>9} {:>9} {:>9} {:>9}",
-            strategy.name(),
-            figures.get("rps"),
-            mib(figures.get("steady_peak")),
-            mib(figures.get("steady_live")),
-            figures.get("steady_peak") / figures.get("steady_live"),
-            figures.get("allocs"),
-            mib(figures.get("bytes")),
-            mib(figures.get("burst_peak")),
-            mib(figures.get("burst_live")),
-            mib(figures.get("after_trickle")),
-            mib(figures.get("after_sweeps")),
-        );
-        if strategy != Strategy::Fresh {
-            println!(
-                "{:<26} {:>9}",
-                "",
-                format!("{:.2}x", figures.get("rps") / fresh_rps)
-            );
+    let mut runs: Vec<Vec<Figures>> = Strategy::ALL.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        // Rotate the order, so no strategy always runs first (on a cooler machine).
+        for offset in 0..Strategy::ALL.len() {
+            let index = (round + offset) % Strategy::ALL.len();
+            runs[index].push(run_strategy(&exe, Strategy::ALL[index]));
         }
     }
+
     println!(
-        "\nratio = peak RSS / live set (target for BufferPool: <= 1.5); the second line under a pool is its \
-         throughput against fresh allocation (target >= 1.2x)."
+        "{:<24} {:>9} {:>8} {:>9} {:>9} {:>6} {:>8} {:>9}  targets",
+        "strategy", "req/s", "vs fresh", "peak MiB", "live MiB", "ratio", "allocs", "after MiB",
+    );
+    let fresh = &runs[0];
+    for (strategy, figures) in Strategy::ALL.iter().zip(&runs) {
+        let med = |key: &str| median(figures.iter().map(|f| f.get(key)).collect());
+        let vs_fresh = median(
+            figures
+                .iter()
+                .zip(fresh)
+                .map(|(run, fresh)| run.get("rps") / fresh.get("rps"))
+                .collect(),
+        );
+        let targets = match strategy {
+            Strategy::Fresh => "(the baseline)".to_owned(),
+            _ => verdict(figures, fresh),
+        };
+        println!(
+            "{:<24} {:>9.0} {:>7.2}x {:>9} {:>9} {:>6.2} {:>8.0} {:>9}  {}",
+            strategy.name(),
+            med("rps"),
+            vs_fresh,
+            mib(med("steady_peak")),
+            mib(med("steady_live")),
+            median(figures.iter().map(Figures::ratio).collect()),
+            med("allocs"),
+            mib(med("after_sweeps")),
+            targets,
+        );
+    }
+    println!(
+        "\nMedians over the rounds. req/s: steady phase. vs fresh: the median of each round's ratio to fresh \
+         allocation in that round. peak MiB: peak RSS above the RSS before the load (steady phase). live MiB: \
+         the most requested bytes in use at once. ratio: peak / live. allocs: allocations in the steady phase. \
+         after MiB: RSS above the baseline after the load, a burst, a trickle and two sweeps. Targets (issue 10): \
+         speed >= 1.2x fresh, ratio <= 1.5, after sweeps within 10% of the RSS before the load."
     );
 }

@@ -1,16 +1,45 @@
-//! `BufferPool`: size classes, routing of grown buffers, byte limits, calibration, prefill.
+//! `BufferPool`: size classes, routing of grown buffers, thread caches, byte limits,
+//! calibration, prefill, statistics that balance per class, and bad builder values.
 
-use pool_core::{Buffer, BufferPool};
+use pool_core::{Buffer, BufferPool, BufferStats, ClassStats};
 use std::thread;
+
+/// Every class balances, and so do the totals, for a quiet pool whose users hold nothing.
+fn assert_balanced(stats: &BufferStats) {
+    for row in stats.classes.iter().chain([&stats.unpooled]) {
+        let came = row.created + row.adopted + row.moved_in;
+        let went = row.idle as u64 + row.detached + row.discarded.total() + row.moved_out;
+        assert_eq!(
+            came, went,
+            "class {} does not balance: {row:?}\n{stats}",
+            row.capacity
+        );
+    }
+    assert_eq!(stats.total.in_use(), 0, "{stats}");
+    assert_eq!(
+        stats.total.created + stats.total.adopted,
+        stats.total.idle as u64 + stats.total.detached + stats.total.discarded.total(),
+        "{stats}"
+    );
+}
+
+fn class(stats: &BufferStats, capacity: usize) -> ClassStats {
+    *stats
+        .classes
+        .iter()
+        .find(|row| row.capacity == capacity)
+        .expect("a class of that capacity")
+}
 
 #[test]
 fn a_get_fits_the_request_and_starts_empty() {
     let pool = BufferPool::new();
-    for len in [1, 4096, 4097, 100_000, 3_000_000] {
+    for len in [0, 1, 4096, 4097, 100_000, 3_000_000, 5_000_000] {
         let buf = pool.get(len);
         assert!(buf.is_empty());
         assert!(buf.capacity() >= len);
     }
+    assert_balanced(&pool.stats());
 }
 
 #[test]
@@ -29,20 +58,34 @@ fn a_buffer_is_reused_within_its_class() {
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
-fn a_buffer_that_grew_returns_to_the_class_of_its_new_capacity() {
+fn a_thread_gets_back_the_buffer_it_released_last() {
+    let pool = BufferPool::new();
+    let first = pool.get(40_000);
+    let second = pool.get(40_000);
+    let (a, b) = (first.as_ptr(), second.as_ptr());
+    drop(first);
+    drop(second);
+    assert_eq!(pool.get(40_000).as_ptr(), b, "last in, first out");
+    let again = pool.get(40_000);
+    let other = pool.get(40_000);
+    assert!([again.as_ptr(), other.as_ptr()].contains(&a));
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_buffer_that_grew_moves_to_the_class_of_its_new_capacity() {
     let pool = BufferPool::new();
     let mut buf = pool.get(4096);
     buf.reserve_exact(300_000); // grows past 256 KiB while in use
     let capacity = buf.capacity();
     drop(buf);
     let stats = pool.stats();
-    let class = stats
-        .classes
-        .iter()
-        .find(|c| c.stats.idle == 1)
-        .expect("kept in some class");
-    assert!(class.capacity <= capacity && capacity < class.capacity * 2);
-    assert_eq!(class.capacity, 256 * 1024);
+    let from = class(&stats, 4096);
+    let to = class(&stats, 256 * 1024);
+    assert_eq!((from.created, from.moved_out, from.idle), (1, 1, 0));
+    assert_eq!((to.moved_in, to.idle), (1, 1));
+    assert!(to.idle_bytes >= capacity);
+    assert_balanced(&stats);
     // And a request for that class gets it.
     assert!(pool.get(200_000).capacity() >= 300_000);
 }
@@ -57,17 +100,69 @@ fn buffers_beyond_the_top_class_are_never_kept() {
     grown.reserve(2 << 20);
     drop(grown);
     let stats = pool.stats();
+    assert_eq!(stats.total.idle, 0);
+    assert_eq!((stats.unpooled.requests, stats.unpooled.created), (1, 1));
+    assert_eq!(stats.total.discarded.too_large, 2);
     assert_eq!(
-        (stats.idle(), stats.unpooled_requests, stats.too_large),
-        (0, 1, 2)
+        class(&stats, 4096).discarded.too_large,
+        1,
+        "counted where it came from"
     );
+    assert_balanced(&stats);
+}
+
+#[test]
+fn every_way_out_of_the_pool_is_counted() {
+    let pool = BufferPool::builder().classes(4096, 1 << 20).build();
+    let kept = Buffer::into_inner(pool.get(10_000));
+    let mut shrunk = pool.get(10_000);
+    shrunk.shrink_to(0); // capacity 0: fits no class
+    drop(shrunk);
+    let mut small = pool.get(10_000);
+    *small = Vec::with_capacity(100); // replaced by a buffer below the smallest class
+    drop(small);
+    pool.put(Vec::with_capacity(10)); // too small to adopt
+    pool.put(Vec::with_capacity(5 << 20)); // too large to adopt
+    pool.put(Vec::with_capacity(8192)); // adopted in its class
+    let stats = pool.stats();
+    let row = class(&stats, 16 * 1024);
+    assert_eq!(
+        (row.created, row.detached, row.discarded.too_small),
+        (3, 1, 2)
+    );
+    assert_eq!(class(&stats, 8192).adopted, 1);
+    assert_eq!(
+        (stats.unpooled.adopted, stats.unpooled.discarded.total()),
+        (2, 2)
+    );
+    assert_eq!(stats.total.detached, 1);
+    assert_balanced(&stats);
+    drop(kept);
 }
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
-fn per_thread_caches_are_bounded_in_bytes() {
-    // 1 MiB class, 2 MiB per thread and class: at most 2 buffers stay in a thread's cache,
-    // the rest go to the shared depot where every thread can reuse them.
+fn a_threads_cache_is_bounded_in_bytes_across_classes() {
+    let pool = BufferPool::builder().thread_cache_bytes(256 * 1024).build();
+    // 64 + 128 + 32 + 16 KiB fit; the next 128 KiB pushes the oldest out to the depot.
+    let held: Vec<Buffer<'_>> = [64, 128, 32, 16, 128]
+        .iter()
+        .map(|kib| pool.get(kib * 1024))
+        .collect();
+    drop(held);
+    let stats = pool.stats();
+    assert!(stats.thread_cached_bytes <= 256 * 1024, "{stats}");
+    assert_eq!(
+        stats.total.idle, 5,
+        "what did not fit went to the depot: {stats}"
+    );
+    assert!(stats.thread_cached_peak <= 256 * 1024);
+    assert_balanced(&stats);
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn per_thread_caches_and_the_depot_share_one_byte_budget() {
     let pool = BufferPool::builder()
         .thread_cache_bytes(2 << 20)
         .max_idle_bytes(4 << 20)
@@ -82,30 +177,33 @@ fn per_thread_caches_are_bounded_in_bytes() {
     });
     let stats = pool.stats();
     assert!(
-        stats.idle_bytes() <= 4 << 20,
-        "the shared byte budget holds: {stats}"
+        stats.total.idle_bytes <= 4 << 20,
+        "the byte budget holds: {stats}"
     );
-    assert_eq!(stats.idle(), 4);
+    assert_eq!(stats.total.idle, 4, "{stats}");
+    assert_eq!(
+        stats.total.discarded.over_limit,
+        stats.total.created - 4,
+        "every buffer made beyond the four kept was refused: {stats}"
+    );
+    assert_balanced(&stats);
 }
 
 #[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn the_idle_byte_budget_is_shared_by_all_classes() {
-    let pool = BufferPool::builder().max_idle_bytes(256 * 1024).build();
+    let pool = BufferPool::builder()
+        .thread_cache_bytes(0)
+        .max_idle_bytes(256 * 1024)
+        .build();
     let small: Vec<_> = (0..8).map(|_| pool.get(16 * 1024)).collect(); // 128 KiB
     let large: Vec<_> = (0..4).map(|_| pool.get(64 * 1024)).collect(); // 256 KiB
     drop(small);
     drop(large);
     let stats = pool.stats();
-    assert!(stats.idle_bytes() <= 256 * 1024, "{stats}");
-    let dropped: u64 = stats
-        .classes
-        .iter()
-        .map(|c| c.stats.discarded.over_limit)
-        .sum();
-    assert!(
-        dropped >= 2,
-        "returns over the shared budget are dropped: {stats}"
-    );
+    assert!(stats.total.idle_bytes <= 256 * 1024, "{stats}");
+    assert_eq!(stats.total.discarded.over_limit, 2, "{stats}");
+    assert_balanced(&stats);
 }
 
 #[test]
@@ -136,8 +234,12 @@ fn calibration_stops_keeping_rare_huge_buffers() {
     let stats = pool.stats();
     assert_eq!(stats.keep_max, 16 * 1024);
     // The 2 MiB buffer kept before calibration served that request, and is dropped now.
-    assert_eq!(stats.too_large, 1, "the huge buffer is no longer kept");
-    assert_eq!(stats.idle_bytes(), 16 * 1024);
+    assert_eq!(
+        stats.total.discarded.too_large, 1,
+        "the huge buffer is no longer kept"
+    );
+    assert_eq!(stats.total.idle_bytes, 16 * 1024);
+    assert_balanced(&stats);
 }
 
 #[test]
@@ -147,6 +249,33 @@ fn too_few_requests_do_not_calibrate() {
     let calibration = pool.calibrate();
     assert!(!calibration.applied);
     assert_eq!(pool.stats().keep_max, 4 << 20);
+}
+
+#[test]
+fn racing_calibrations_report_sane_counts() {
+    let pool = BufferPool::builder().auto_calibrate(true).build();
+    let requests_made = 4 * 2_000;
+    thread::scope(|s| {
+        for worker in 0..4 {
+            let pool = &pool;
+            s.spawn(move || {
+                for i in 0..2_000 {
+                    drop(pool.get(1000 + (i * 37 + worker) % 60_000));
+                    if i % 250 == 0 {
+                        let calibration = pool.calibrate();
+                        assert!(calibration.requests <= requests_made, "{calibration}");
+                        pool.sweep();
+                    }
+                }
+            });
+        }
+    });
+    let stats = pool.stats();
+    assert_eq!(
+        stats.total.created + stats.total.reused,
+        requests_made,
+        "{stats}"
+    );
 }
 
 #[test]
@@ -162,10 +291,109 @@ fn prefill_makes_blocks_ready_for_any_thread() {
     });
     let stats = pool.stats();
     assert_eq!(
-        (stats.created(), stats.reused()),
+        (stats.total.created, stats.total.reused),
         (8, 8),
         "another thread reused every block"
     );
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn an_exited_threads_buffers_serve_other_threads() {
+    let pool = BufferPool::new();
+    let handle = pool.clone();
+    // `join` (unlike a scope's end) waits for the thread's thread-local destructors, where
+    // it hands its cache back.
+    thread::spawn(move || {
+        let held: Vec<_> = (0..4).map(|_| handle.get(20_000)).collect();
+        drop(held);
+    })
+    .join()
+    .unwrap();
+    let held: Vec<_> = (0..4).map(|_| pool.get(20_000)).collect();
+    let stats = pool.stats();
+    assert_eq!(
+        stats.total.created, 4,
+        "the exited thread's cache was collected: {stats}"
+    );
+    assert_eq!(stats.total.reused, 4);
+    drop(held);
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn sweeps_reclaim_a_quiet_threads_buffers_into_their_classes() {
+    let pool = BufferPool::new();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let pool = &pool;
+        s.spawn(move || {
+            let mut grown = pool.get(4096);
+            grown.reserve_exact(100_000);
+            drop((pool.get(10_000), pool.get(300_000), grown));
+            done.send(()).unwrap();
+            let () = wait.recv().unwrap(); // quiet, but alive, through the sweeps
+        });
+        finished.recv().unwrap();
+        let stats = pool.stats();
+        assert_eq!(stats.total.idle, 3);
+        assert_eq!(
+            class(&stats, 64 * 1024).idle,
+            1,
+            "the grown one, by its capacity"
+        );
+        pool.sweep();
+        assert_eq!(
+            pool.stats().total.idle,
+            3,
+            "one sweep old: victims, still there"
+        );
+        pool.sweep();
+        if cfg!(target_os = "linux") {
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.total.idle, stats.thread_cached_bytes),
+                (0, 0),
+                "{stats}"
+            );
+            assert_eq!(stats.total.discarded.aged_out, 3);
+            assert_balanced(&stats);
+        }
+        go.send(()).unwrap();
+    });
+}
+
+#[test]
+#[should_panic(expected = "max must be at most 2^40")]
+fn an_unbounded_top_class_is_refused_at_build() {
+    let _ = BufferPool::builder().classes(4096, usize::MAX).build();
+}
+
+#[test]
+#[should_panic(expected = "max must be at most 2^40")]
+fn a_huge_bottom_class_is_refused_at_build() {
+    let _ = BufferPool::builder()
+        .classes(usize::MAX, usize::MAX)
+        .build();
+}
+
+#[test]
+#[should_panic(expected = "min must not exceed max (got min 8192, max 4096)")]
+fn inverted_bounds_are_refused_at_build() {
+    let _ = BufferPool::builder().classes(8192, 4096).build();
+}
+
+#[test]
+#[should_panic(expected = "steps_per_doubling must be 1 to 16 (got 0)")]
+fn zero_steps_are_refused_at_build() {
+    let _ = BufferPool::builder().steps_per_doubling(0).build();
+}
+
+#[test]
+#[should_panic(expected = "class_sizes: sizes must be at least 1 (got 0)")]
+fn a_zero_class_size_is_refused_at_build() {
+    let _ = BufferPool::builder().class_sizes([0, 4096]).build();
 }
 
 /// The bytes in a buffer's spare capacity, which safe code cannot see but unsafe code can.
@@ -208,11 +436,26 @@ fn zero_on_return_wipes_the_whole_capacity() {
 }
 
 #[test]
-fn stats_print_a_table() {
+fn buffers_write_like_vectors() {
+    use std::io::Write;
+    let pool = BufferPool::new();
+    let mut buf = pool.get(64);
+    write!(buf, "{}-{}", 1, 2).unwrap();
+    buf.write_all(b"!").unwrap();
+    let bytes: &[u8] = buf.as_ref();
+    assert_eq!(bytes, b"1-2!");
+    let mut owned = pool.get_owned(64);
+    owned.write_all(b"owned").unwrap();
+    assert_eq!(AsRef::<[u8]>::as_ref(&owned), b"owned");
+}
+
+#[test]
+fn stats_print_a_table_with_a_legend() {
     let pool = BufferPool::new();
     drop(pool.get(100));
     drop(pool.get(100));
     let table = pool.stats().to_string();
     assert!(table.contains("class"), "{table}");
     assert!(table.contains("4 KiB"), "{table}");
+    assert!(table.contains("aged out: idle for two sweeps"), "{table}");
 }

@@ -1,15 +1,14 @@
 //! The idle budget: how many objects and bytes the idle levels plus the thread caches'
 //! reservations may add up to.
 //!
-//! A [`Quota`] counts one dimension. A pool owns its object quota; its byte quota is its
-//! own or shared with other pools (the size classes of a [`BufferPool`](crate::BufferPool)
-//! share one byte budget). The total moves only where objects enter or leave the idle
+//! A [`Quota`] counts one dimension; a [`Budget`] is a pool's pair, objects and bytes (a
+//! [`BufferPool`](crate::BufferPool) has a byte quota only). The total moves only where objects enter or leave the idle
 //! levels: a reservation taken or given back, an object stored without one, an object
 //! handed out or dropped. Moving objects between a thread's reservation and the depot
 //! leaves it alone.
 
 use crate::limits::{Amount, UNLIMITED};
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 /// One dimension of the budget: what is reserved against a maximum.
 #[derive(Debug)]
@@ -25,13 +24,9 @@ impl Quota {
         }
     }
 
-    /// The most this quota lets be reserved.
-    pub(crate) fn max(&self) -> usize {
-        self.max
-    }
-
     /// Reserves up to `want`; returns what it got. An unlimited quota grants everything
     /// without counting (counting against `usize::MAX` would overflow).
+    #[cfg(test)]
     pub(crate) fn reserve_up_to(&self, want: usize) -> usize {
         self.reserve(want, false)
     }
@@ -86,37 +81,20 @@ impl Quota {
     }
 }
 
-/// A pool's byte quota: its own, or shared with other pools.
-#[derive(Debug)]
-pub(crate) enum ByteQuota {
-    Own(Quota),
-    Shared(Arc<Quota>),
-}
-
-impl std::ops::Deref for ByteQuota {
-    type Target = Quota;
-
-    fn deref(&self) -> &Quota {
-        match self {
-            ByteQuota::Own(quota) => quota,
-            ByteQuota::Shared(quota) => quota,
-        }
-    }
-}
-
 /// Both dimensions.
 #[derive(Debug)]
 pub(crate) struct Budget {
     objects: Quota,
-    bytes: ByteQuota,
+    bytes: Quota,
 }
 
 impl Budget {
-    pub(crate) fn new(objects: Quota, bytes: ByteQuota) -> Self {
+    pub(crate) fn new(objects: Quota, bytes: Quota) -> Self {
         Self { objects, bytes }
     }
 
     /// Reserves up to `want` in each dimension independently.
+    #[cfg(test)]
     pub(crate) fn reserve_up_to(&self, want: Amount) -> Amount {
         Amount {
             objects: self.objects.reserve_up_to(want.objects),
@@ -168,34 +146,32 @@ mod tests {
     }
 
     #[test]
-    fn shared_bytes_and_all_or_nothing() {
-        let shared = Arc::new(Quota::new(100));
-        let a = Budget::new(
-            Quota::new(UNLIMITED),
-            ByteQuota::Shared(Arc::clone(&shared)),
-        );
-        let b = Budget::new(Quota::new(1), ByteQuota::Shared(shared));
-        assert!(a.reserve_exact(Amount {
-            objects: 5,
+    fn all_or_nothing_across_dimensions() {
+        let budget = Budget::new(Quota::new(2), Quota::new(100));
+        assert!(budget.reserve_exact(Amount {
+            objects: 1,
             bytes: 60
         }));
         assert!(
-            !b.reserve_exact(Amount {
+            !budget.reserve_exact(Amount {
                 objects: 1,
                 bytes: 50
             }),
-            "the bytes are the other pool's"
+            "the bytes do not fit"
         );
-        assert!(b.reserve_exact(Amount {
-            objects: 1,
-            bytes: 40
-        }));
         assert!(
-            !b.reserve_exact(Amount {
+            budget.reserve_exact(Amount {
+                objects: 1,
+                bytes: 40
+            }),
+            "the objects were not kept"
+        );
+        assert!(
+            !budget.reserve_exact(Amount {
                 objects: 1,
                 bytes: 0
             }),
-            "the object quota is b's own"
+            "no objects left"
         );
     }
 }

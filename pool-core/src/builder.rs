@@ -1,6 +1,5 @@
 //! [`PoolBuilder`]: limits, aging and `init` for a [`Pool`].
 
-use crate::budget::Quota;
 use crate::core::Core;
 use crate::limits::Limits;
 use crate::pool::{Init, Pool};
@@ -48,8 +47,6 @@ pub struct PoolBuilder<T, F = NoInit> {
     /// Whether `thread_cache_bytes` was set (otherwise it follows `max_idle_bytes`).
     thread_bytes_set: bool,
     aging: Option<Aging<T>>,
-    /// A byte budget shared with other pools (a `BufferPool`'s size classes).
-    shared_bytes: Option<Arc<Quota>>,
     init: F,
     _marker: PhantomData<fn() -> T>,
 }
@@ -71,7 +68,6 @@ impl<T: Reset> PoolBuilder<T> {
             limits: Limits::DEFAULT,
             thread_bytes_set: false,
             aging: None,
-            shared_bytes: None,
             init: NoInit,
             _marker: PhantomData,
         }
@@ -129,14 +125,6 @@ impl<T: Reset, F> PoolBuilder<T, F> {
         self
     }
 
-    /// Counts idle bytes against `quota`, shared with other pools, instead of a budget of
-    /// this pool's own. The quota's maximum replaces `max_idle_bytes`.
-    pub(crate) fn shared_byte_budget(mut self, quota: Arc<Quota>) -> Self {
-        self.limits.max_idle.bytes = quota.max();
-        self.shared_bytes = Some(quota);
-        self
-    }
-
     /// Sets how new objects are made (default: `T::default()`). `init` runs outside any
     /// lock or borrow of the pool.
     pub fn init<G>(self, init: G) -> PoolBuilder<T, G>
@@ -147,7 +135,6 @@ impl<T: Reset, F> PoolBuilder<T, F> {
             limits: self.limits,
             thread_bytes_set: self.thread_bytes_set,
             aging: self.aging,
-            shared_bytes: self.shared_bytes,
             init,
             _marker: PhantomData,
         }
@@ -178,13 +165,11 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     fn build_with(self, init: impl FnOnce(F) -> Init<T>) -> Pool<T> {
         let init = init(self.init);
         let limits = self.limits.normalized(self.thread_bytes_set);
-        if self.shared_bytes.is_none() && self.aging.is_none() {
+        let Some(aging) = self.aging else {
             return Pool::from_parts(limits, init);
-        }
-        let core = Arc::new(Core::new(limits, self.shared_bytes));
-        if let Some(aging) = self.aging {
-            (aging.register)(&core, aging.every);
-        }
+        };
+        let core = Arc::new(Core::new(limits));
+        (aging.register)(&core, aging.every);
         Pool::with_core(limits, init, core)
     }
 }

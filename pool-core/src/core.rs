@@ -9,7 +9,7 @@
 //! its cache may take the depot lock, never the cache lock. No user code runs under either:
 //! objects to drop come back as [`Garbage`] and are dropped after both are released.
 
-use crate::budget::{Budget, ByteQuota, Quota};
+use crate::budget::{Budget, Quota};
 use crate::depot::DepotState;
 use crate::kept::{Garbage, Kept};
 use crate::limits::Limits;
@@ -77,11 +77,8 @@ impl Drop for SweepDone<'_> {
 }
 
 impl<T> Core<T> {
-    pub(crate) fn new(limits: Limits, shared_bytes: Option<Arc<Quota>>) -> Self {
-        let bytes = match shared_bytes {
-            Some(quota) => ByteQuota::Shared(quota),
-            None => ByteQuota::Own(Quota::new(limits.max_idle.bytes)),
-        };
+    pub(crate) fn new(limits: Limits) -> Self {
+        let bytes = Quota::new(limits.max_idle.bytes);
         let caches = CacheList::new();
         Self {
             id: registry::next_pool_id(),
@@ -352,6 +349,7 @@ impl<T> Core<T> {
                 too_large: counters.too_large.get(),
                 panicked: counters.panicked.get(),
                 aged_out: counters.aged_out.get(),
+                too_small: 0,
             },
             sweeps: counters.sweeps.get(),
             ..Stats::default()

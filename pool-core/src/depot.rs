@@ -197,7 +197,7 @@ impl<T> DepotState<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::budget::{ByteQuota, Quota};
+    use crate::budget::Quota;
     use crate::limits::UNLIMITED;
 
     fn kept(value: u32, bytes: usize) -> Kept<u32> {
@@ -205,10 +205,7 @@ mod tests {
     }
 
     fn budget(max_objects: usize) -> Budget {
-        Budget::new(
-            Quota::new(max_objects),
-            ByteQuota::Own(Quota::new(UNLIMITED)),
-        )
+        Budget::new(Quota::new(max_objects), Quota::new(UNLIMITED))
     }
 
     #[test]

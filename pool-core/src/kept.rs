@@ -52,12 +52,6 @@ impl<T> Kept<T> {
         self.0.value
     }
 
-    /// The bytes it keeps, as last measured.
-    #[inline(always)]
-    pub(crate) fn bytes(&self) -> usize {
-        self.0.bytes
-    }
-
     #[inline(always)]
     pub(crate) fn set_bytes(&mut self, bytes: usize) {
         self.0.bytes = bytes;

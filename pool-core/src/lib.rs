@@ -98,7 +98,9 @@ mod stats;
 mod sync;
 mod thread_cache;
 
-pub use buffer::{Buffer, BufferPool, BufferPoolBuilder, BufferStats, Calibration, ClassStats};
+pub use buffer::{
+    Buffer, BufferOwned, BufferPool, BufferPoolBuilder, BufferStats, Calibration, ClassStats,
+};
 pub use builder::{NoInit, PoolBuilder};
 pub use guard::{Pooled, PooledOwned};
 pub use pool::Pool;

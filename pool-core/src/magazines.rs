@@ -424,7 +424,7 @@ fn top_up(need: Amount, reserved: Amount, limits: &Limits) -> Amount {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::budget::{ByteQuota, Quota};
+    use crate::budget::Quota;
 
     fn limits(thread_cache: usize) -> Limits {
         Limits {
@@ -438,7 +438,7 @@ mod tests {
     }
 
     fn budget(objects: usize) -> Budget {
-        Budget::new(Quota::new(objects), ByteQuota::Own(Quota::new(UNLIMITED)))
+        Budget::new(Quota::new(objects), Quota::new(UNLIMITED))
     }
 
     fn kept(value: u32) -> Kept<u32> {

@@ -158,7 +158,7 @@ impl<T: Reset> Pool<T> {
     /// The shared part, made on first use.
     pub(crate) fn core(&self) -> &Arc<Core<T>> {
         self.core.get_or_init(|| {
-            let core = Arc::new(Core::new(self.limits, None));
+            let core = Arc::new(Core::new(self.limits));
             // Every thread that makes or sees the core stores the same id.
             self.id.store(core.id, Ordering::Relaxed);
             core
@@ -359,14 +359,6 @@ impl<T: Reset> Pool<T> {
         Some(kept)
     }
 
-    /// An idle object if there is one anywhere; never makes one.
-    #[inline(always)]
-    pub(crate) fn try_take(&self) -> Option<T> {
-        self.take_fast()
-            .or_else(|| self.core().take())
-            .map(Kept::into_value)
-    }
-
     #[cold]
     fn take_slow(&self) -> Kept<T> {
         match self.core().take() {
@@ -378,18 +370,12 @@ impl<T: Reset> Pool<T> {
     /// A miss: make a new object, outside every lock and borrow.
     #[cold]
     fn create(&self) -> Kept<T> {
-        Kept::new(self.create_value())
-    }
-
-    /// A new object, unboxed.
-    #[cold]
-    pub(crate) fn create_value(&self) -> T {
         let value = match &self.init {
             Init::Default(init) => init(),
             Init::Custom(init) => init(),
         };
         self.core().counters.created.bump();
-        value
+        Kept::new(value)
     }
 
     // === the return path ===

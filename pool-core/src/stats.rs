@@ -118,12 +118,19 @@ pub struct Discarded {
     pub panicked: u64,
     /// Idle through two sweeps, or pushed out of the victim generation by fresh returns.
     pub aged_out: u64,
+    /// [`BufferPool`](crate::BufferPool) only: returned with less capacity than the smallest
+    /// class (shrunk, or made elsewhere and handed in).
+    pub too_small: u64,
 }
 
 impl Discarded {
     /// All discarded objects.
     pub fn total(&self) -> u64 {
-        self.over_limit + self.too_large + self.panicked + self.aged_out
+        self.over_limit
+            .saturating_add(self.too_large)
+            .saturating_add(self.panicked)
+            .saturating_add(self.aged_out)
+            .saturating_add(self.too_small)
     }
 }
 
@@ -132,13 +139,16 @@ impl Stats {
     /// `created + adopted == idle + in_use + detached + discarded`. Exact when the pool is
     /// quiet, approximate under concurrent use.
     pub fn in_use(&self) -> u64 {
-        (self.created + self.adopted)
-            .saturating_sub(self.idle as u64 + self.detached + self.discarded.total())
+        (self.created.saturating_add(self.adopted)).saturating_sub(
+            (self.idle as u64)
+                .saturating_add(self.detached)
+                .saturating_add(self.discarded.total()),
+        )
     }
 
     /// The share of gets served from the pool, from 0.0 to 1.0 (1.0 before any get).
     pub fn hit_rate(&self) -> f64 {
-        let gets = self.created + self.reused;
+        let gets = self.created.saturating_add(self.reused);
         if gets == 0 {
             1.0
         } else {

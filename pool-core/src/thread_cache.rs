@@ -64,17 +64,19 @@ impl<S, P> ThreadCache<S, P> {
         }
     }
 
-    /// The state, for a caller that holds every borrow of the pool (`&mut` to the cache
-    /// list while the pool is being dropped, or a freshly made cache nobody else has seen).
+    /// Runs `f` on the state and what this cache publishes, for a caller that has the
+    /// state to itself by one of the rules in the module docs.
     ///
     /// # Safety
     ///
-    /// No owner or reclaimer may touch this cache for as long as the access lives: the
-    /// caller must be the pool's `Drop` (no `&Pool` exists, so no owner is in its cache), or
-    /// hold the cache lock while the cache is not owned by any thread.
-    pub(crate) unsafe fn exclusive(&self) -> Access<'_, S> {
+    /// No other access to the state may exist while `f` runs: the caller holds the cache
+    /// lock and the cache is unowned, or its owner's thread exited, or its owner is this
+    /// thread and is not inside it, or a reclaimer saw the owner out after the barrier;
+    /// or the caller is the pool's `Drop`.
+    pub(crate) unsafe fn with_exclusive<R>(&self, f: impl FnOnce(&mut S, &P) -> R) -> R {
         // SAFETY: the caller's contract above.
-        unsafe { Access::new(&self.state) }
+        let mut state = unsafe { Access::new(&self.state) };
+        f(&mut state, &self.published)
     }
 }
 
@@ -171,9 +173,8 @@ impl<'a, S> Access<'a, S> {
         {
             // SAFETY: the pointer is valid (it comes from a live cell) and, by the caller's
             // contract, unaliased for 'a.
-            Self {
-                state: unsafe { &mut *cell.get_mut_ptr() },
-            }
+            let state = unsafe { &mut *cell.get_mut_ptr() };
+            Self { state }
         }
         #[cfg(loom)]
         {
@@ -340,9 +341,11 @@ impl<S, P> CacheList<S, P> {
                 let entry = &mut self.entries[index];
                 // SAFETY: the cache is unowned (its last owner's exit was collected, under
                 // this lock), so nobody else touches it; we hold the lock (`&mut self`).
-                let mut state = unsafe { entry.cache.exclusive() };
-                reuse(&mut state, &entry.cache.published, epoch);
-                drop(state);
+                unsafe {
+                    entry
+                        .cache
+                        .with_exclusive(|state, published| reuse(state, published, epoch));
+                }
                 entry.cache.mark.store(CLEAR, Ordering::Relaxed);
                 entry.link = Arc::new(CacheLink::new(Arc::clone(&self.exits)));
                 index
@@ -385,12 +388,11 @@ impl<S, P> CacheList<S, P> {
         f: impl FnOnce(&mut S, &P, u64) -> R,
     ) -> R {
         let cache = mine.cache;
+        let epoch = self.epoch;
         // SAFETY: this thread owns the cache (`Mine`) and is not inside it (it backed out
         // of `enter`, or never entered), so no owner access exists; reclaimers and
         // collectors need the cache lock, which we hold (`&mut self`).
-        let mut state = unsafe { Access::new(&cache.state) };
-        let result = f(&mut state, &cache.published, self.epoch);
-        drop(state);
+        let result = unsafe { cache.with_exclusive(|state, published| f(state, published, epoch)) };
         cache.mark.store(CLEAR, Ordering::Release);
         result
     }
@@ -405,9 +407,11 @@ impl<S, P> CacheList<S, P> {
                 // SAFETY: the owner's thread exited (Acquire above pairs with its Release
                 // in `CacheLink::exit`, after its last access), so no owner access exists
                 // or ever will; reclaimers and other collectors need the lock we hold.
-                let mut state = unsafe { entry.cache.exclusive() };
-                collect(&mut state, &entry.cache.published, epoch);
-                drop(state);
+                unsafe {
+                    entry
+                        .cache
+                        .with_exclusive(|state, published| collect(state, published, epoch));
+                }
                 entry.cache.mark.store(CLEAR, Ordering::Relaxed);
                 entry.owned = false;
                 collected += 1;
@@ -453,9 +457,7 @@ impl<S, P> CacheList<S, P> {
             // and then saw its owner out (Acquire, pairing with the owner's Release on
             // leaving): the owner cannot get back in without seeing the mark, and will then
             // wait for the lock. Owner-under-lock and collectors need the lock too.
-            let mut state = unsafe { cache.exclusive() };
-            reclaim(&mut state, &cache.published, epoch);
-            drop(state);
+            unsafe { cache.with_exclusive(|state, published| reclaim(state, published, epoch)) };
             cache.mark.store(CLEAR, Ordering::Release);
             reclaimed += 1;
         }
@@ -474,9 +476,7 @@ impl<S, P> CacheList<S, P> {
         for entry in &mut self.entries {
             // SAFETY: the caller's contract: no owner access exists; reclaimers and
             // collectors need the lock we hold.
-            let mut state = unsafe { entry.cache.exclusive() };
-            drain(&mut state, &entry.cache.published);
-            drop(state);
+            unsafe { entry.cache.with_exclusive(&mut drain) };
             entry.link.closed.store(true, Ordering::Relaxed);
             entry.owned = false;
         }

@@ -1,0 +1,230 @@
+//! [`BufferPoolBuilder`]: classes, limits, aging and calibration for a
+//! [`BufferPool`](super::BufferPool).
+
+use super::BufferPool;
+use super::classes::{Classes, MAX_CLASS, check_bounds, geometric_sizes};
+use super::shared::{Settings, Shared};
+use crate::aging;
+use crate::limits::UNLIMITED;
+use crate::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Configures a [`BufferPool`]; made by [`BufferPool::builder`].
+///
+/// The defaults, which [`BufferPool::new`] uses:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`classes`](BufferPoolBuilder::classes) | 4 KiB to 4 MiB |
+/// | [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling) | 1 (powers of two) |
+/// | [`thread_cache_bytes`](BufferPoolBuilder::thread_cache_bytes) | [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES) per thread |
+/// | [`max_idle_bytes`](BufferPoolBuilder::max_idle_bytes) | no limit |
+/// | [`borrow_classes`](BufferPoolBuilder::borrow_classes) | any bigger class |
+/// | [`age_every`](BufferPoolBuilder::age_every) | never: call [`BufferPool::sweep`] yourself |
+/// | [`auto_calibrate`](BufferPoolBuilder::auto_calibrate) | off |
+/// | [`zero_on_return`](BufferPoolBuilder::zero_on_return) | off |
+/// | [`trim_on_sweep`](BufferPoolBuilder::trim_on_sweep) | on |
+///
+/// # Examples
+///
+/// ```
+/// use pool_core::BufferPool;
+/// use std::time::Duration;
+///
+/// let buffers = BufferPool::builder()
+///     .classes(8 * 1024, 1 << 20)
+///     .steps_per_doubling(2)
+///     .thread_cache_bytes(512 * 1024)
+///     .max_idle_bytes(64 << 20)
+///     .build();
+/// assert_eq!(buffers.class_sizes().next(), Some(8 * 1024));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `.build()`"]
+pub struct BufferPoolBuilder {
+    /// Smallest and largest class, for the geometric spacing below.
+    range: (usize, usize),
+    /// Classes per doubling of capacity: 1 gives powers of two.
+    steps_per_doubling: u32,
+    /// Exact capacities, overriding `range` and `steps_per_doubling`.
+    exact: Option<Vec<usize>>,
+    thread_cache_bytes: usize,
+    max_idle_bytes: usize,
+    borrow_classes: Option<usize>,
+    age_every: Option<Duration>,
+    auto_calibrate: bool,
+    zero_on_return: bool,
+    trim_on_sweep: bool,
+}
+
+impl BufferPoolBuilder {
+    /// Default bytes of idle buffers one thread keeps in its own cache, across all
+    /// classes. Chosen with `examples/proxy_buffers.rs` (see the crate docs' "Choosing
+    /// limits").
+    pub const DEFAULT_THREAD_CACHE_BYTES: usize = 256 * 1024;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            range: (4 * 1024, 4 * 1024 * 1024),
+            steps_per_doubling: 1,
+            exact: None,
+            thread_cache_bytes: Self::DEFAULT_THREAD_CACHE_BYTES,
+            max_idle_bytes: UNLIMITED,
+            borrow_classes: None,
+            age_every: None,
+            auto_calibrate: false,
+            zero_on_return: false,
+            trim_on_sweep: true,
+        }
+    }
+
+    /// Classes from `min` (rounded up to a power of two) to `max` (default 4 KiB to 4 MiB),
+    /// spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling). Requests
+    /// above `max` get a fresh buffer that is never kept.
+    ///
+    /// Checked by [`build`](BufferPoolBuilder::build), which panics if `min` is 0, `min >
+    /// max`, or `max` is above 2^40 bytes.
+    pub fn classes(mut self, min: usize, max: usize) -> Self {
+        self.range = (min, max);
+        self.exact = None;
+        self
+    }
+
+    /// Classes per doubling of capacity (default 1: powers of two). A buffer has up to
+    /// 2x the capacity it was asked for with powers of two, about 1.19x with 4 steps; finer
+    /// classes waste less memory per buffer but share buffers among fewer requests.
+    /// Capacities between powers of two are rounded up to whole 4 KiB pages.
+    ///
+    /// Checked by [`build`](BufferPoolBuilder::build), which panics unless `steps` is 1 to
+    /// 16.
+    pub fn steps_per_doubling(mut self, steps: u32) -> Self {
+        self.steps_per_doubling = steps;
+        self.exact = None;
+        self
+    }
+
+    /// Classes at exactly these capacities (sorted, duplicates removed).
+    ///
+    /// Checked by [`build`](BufferPoolBuilder::build), which panics if `sizes` is empty,
+    /// holds 0, or holds a size above 2^40 bytes.
+    pub fn class_sizes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
+        let mut sizes: Vec<usize> = sizes.into_iter().collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        self.exact = Some(sizes);
+        self
+    }
+
+    /// The most bytes of idle buffers one thread keeps in its own cache, across all
+    /// classes (default [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES)).
+    /// A thread's cache gives each request the buffer this thread released last that fits,
+    /// warm in its CPU's cache; what does not fit goes, oldest first, to the shared depot
+    /// where any thread finds it. `0` turns thread caches off.
+    pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
+        self.thread_cache_bytes = bytes;
+        self
+    }
+
+    /// The most bytes of idle buffers in the whole pool, thread caches included (default:
+    /// no limit). A return over it is dropped and counted as `over_limit` in its class; the
+    /// class's victim generation gives way first.
+    pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
+        self.max_idle_bytes = bytes;
+        self
+    }
+
+    /// How many bigger classes a request may take an idle buffer from before it allocates
+    /// (default: any bigger class; 0 turns borrowing off). A borrowed buffer goes back to
+    /// its own class. From a thread's own cache a request takes the newest buffer that fits
+    /// (warm in the CPU's cache); from the shared depots, the smallest. Borrowing lets fewer
+    /// buffers cover the same peaks, since peaks in different classes rarely coincide.
+    pub fn borrow_classes(mut self, classes: usize) -> Self {
+        self.borrow_classes = Some(classes);
+        self
+    }
+
+    /// Sweeps every level every `interval` from the aging thread (see
+    /// [`PoolBuilder::age_every`](crate::PoolBuilder::age_every)), so memory falls back
+    /// when load falls.
+    pub fn age_every(mut self, interval: Duration) -> Self {
+        self.age_every = Some(interval);
+        self
+    }
+
+    /// Recalibrates on every sweep (see [`BufferPool::calibrate`]).
+    pub fn auto_calibrate(mut self, on: bool) -> Self {
+        self.auto_calibrate = on;
+        self
+    }
+
+    /// Zeroes every returned buffer (its whole capacity) before keeping it, for data that
+    /// must not reach the next user even through unsafe reads of spare capacity.
+    pub fn zero_on_return(mut self, on: bool) -> Self {
+        self.zero_on_return = on;
+        self
+    }
+
+    /// After a sweep frees at least 1 MiB of buffers, asks the allocator to give free
+    /// memory back to the system (default on). With glibc's allocator this is
+    /// `malloc_trim(0)`: glibc keeps freed chunks below its mmap threshold in its per-thread
+    /// arenas, so without it the process's RSS stays at its peak after the pool has freed
+    /// everything. Elsewhere (and with another global allocator) it does nothing.
+    pub fn trim_on_sweep(mut self, on: bool) -> Self {
+        self.trim_on_sweep = on;
+        self
+    }
+
+    /// Builds the pool.
+    ///
+    /// # Panics
+    ///
+    /// With a message naming the bound, if the classes are not usable: `classes(min, max)`
+    /// with `min` 0, `min > max` or `max` above 2^40 bytes; `steps_per_doubling` outside 1
+    /// to 16; `class_sizes` empty, or holding 0 or a size above 2^40 bytes.
+    pub fn build(self) -> BufferPool {
+        let sizes = match self.exact {
+            Some(sizes) => {
+                assert!(
+                    !sizes.is_empty(),
+                    "BufferPool class_sizes: give at least one size (got none)"
+                );
+                assert!(
+                    sizes[0] > 0,
+                    "BufferPool class_sizes: sizes must be at least 1 (got 0)"
+                );
+                let largest = sizes[sizes.len() - 1];
+                assert!(
+                    largest <= MAX_CLASS,
+                    "BufferPool class_sizes: sizes must be at most 2^40 = {MAX_CLASS} bytes (got {largest})"
+                );
+                sizes
+            }
+            None => {
+                let (min, max) = self.range;
+                check_bounds(min, max);
+                let steps = self.steps_per_doubling;
+                assert!(
+                    (1..=16).contains(&steps),
+                    "BufferPool steps_per_doubling must be 1 to 16 (got {steps})"
+                );
+                geometric_sizes(min, max, steps)
+            }
+        };
+        let settings = Settings {
+            thread_bytes: self.thread_cache_bytes,
+            borrow: self.borrow_classes.unwrap_or(usize::MAX),
+            zero_on_return: self.zero_on_return,
+            auto_calibrate: self.auto_calibrate,
+            trim_on_sweep: self.trim_on_sweep,
+        };
+        let shared = Arc::new(Shared::new(
+            Classes::new(sizes),
+            self.max_idle_bytes,
+            settings,
+        ));
+        if let Some(every) = self.age_every {
+            aging::register(Arc::downgrade(&shared) as Weak<dyn aging::Sweep>, every);
+        }
+        BufferPool { shared }
+    }
+}

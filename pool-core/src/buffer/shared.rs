@@ -1,0 +1,590 @@
+//! The state every handle and guard of one [`BufferPool`](super::BufferPool) shares, and
+//! the get and return paths: this thread's shelf first, the class depots next, a fresh
+//! allocation last.
+//!
+//! Locks, in the order they may be taken: the cache lock (the list of shelves: claims,
+//! sweeps, collecting exited threads' shelves, an owner aging its own shelf), then any one
+//! class depot. An owner inside its shelf may take a depot lock, never the cache lock.
+//! Buffers are plain `Vec<u8>`: dropping one runs no user code, but they are still dropped
+//! after the locks are released, so no lock is held while memory is freed.
+
+use super::calibrate::{Calibration, Calibrator};
+use super::classes::Classes;
+use super::depot::{Depots, Dropped};
+use super::shelf::{Published, Refused, Shelf, Shelved};
+use super::stats::{BufferStats, ClassStats};
+use crate::registry;
+use crate::reset::ZeroFill;
+use crate::stats::{Counter, Discarded, Stats};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, lock, yield_now};
+use crate::thread_cache::{CacheList, Mine, ThreadCache};
+
+type Shelves = CacheList<Shelf, Published>;
+type MyShelf<'a> = Mine<'a, Shelf, Published>;
+
+/// Events counted for one class (or, at index `count`, for requests beyond the top class
+/// and buffers that fit no class), off the shelves' hot path.
+#[derive(Debug, Default)]
+pub(crate) struct ClassCounters {
+    pub(crate) requests: Counter,
+    pub(crate) created: Counter,
+    pub(crate) reused: Counter,
+    pub(crate) returned: Counter,
+    pub(crate) adopted: Counter,
+    pub(crate) moved_in: Counter,
+    pub(crate) moved_out: Counter,
+    pub(crate) detached: Counter,
+    pub(crate) over_limit: Counter,
+    pub(crate) too_large: Counter,
+    pub(crate) too_small: Counter,
+    pub(crate) panicked: Counter,
+    pub(crate) aged_out: Counter,
+}
+
+/// The builder's choices, fixed for the pool's life.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// The most bytes one thread's shelf holds; 0: no shelves.
+    pub(crate) thread_bytes: usize,
+    /// How many bigger classes a request may take an idle buffer from.
+    pub(crate) borrow: usize,
+    pub(crate) zero_on_return: bool,
+    pub(crate) auto_calibrate: bool,
+    /// After a sweep frees much, ask the allocator to return free memory to the system.
+    pub(crate) trim_on_sweep: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    id: u64,
+    pub(crate) classes: Classes,
+    depots: Depots,
+    shelves: Mutex<Shelves>,
+    /// Uncollected thread exits: the shelf list's counter, read without its lock.
+    exits: Arc<AtomicUsize>,
+    /// Per class, then one for what lies beyond the classes.
+    counters: Box<[ClassCounters]>,
+    sweeps: Counter,
+    /// Returns with more capacity than this are dropped: the top class, or calibrated.
+    keep_max: AtomicUsize,
+    pub(crate) settings: Settings,
+    calibrator: Calibrator,
+    /// Sweeps between taking the cache lock and dropping their garbage (see `close`).
+    sweeping: AtomicUsize,
+}
+
+/// A sweep that freed at least this much asks the allocator to give free memory back to
+/// the system (see `trim.rs`).
+const TRIM_AFTER_FREEING: usize = 1 << 20;
+
+/// A detached guard's origin: its buffer left the pool for good.
+pub(crate) const DETACHED: usize = usize::MAX;
+
+impl Shared {
+    pub(crate) fn new(classes: Classes, max_idle_bytes: usize, settings: Settings) -> Self {
+        let count = classes.count();
+        let shelves = CacheList::new();
+        Self {
+            id: registry::next_pool_id(),
+            depots: Depots::new(count, max_idle_bytes),
+            exits: Arc::clone(shelves.exits()),
+            shelves: Mutex::new(shelves),
+            counters: (0..=count).map(|_| ClassCounters::default()).collect(),
+            sweeps: Counter::default(),
+            keep_max: AtomicUsize::new(classes.top()),
+            calibrator: Calibrator::new(count),
+            classes,
+            settings,
+            sweeping: AtomicUsize::new(0),
+        }
+    }
+
+    /// The row for requests beyond the top class and buffers that fit no class.
+    fn beyond(&self) -> usize {
+        self.classes.count()
+    }
+
+    /// The classes a request for `class` may be served from: its own and up to `borrow`
+    /// bigger ones. The shelf gives the newest buffer among them (warm in this CPU's cache);
+    /// the depots, the smallest (so big buffers stay free for big requests).
+    fn servers(&self, class: usize) -> std::ops::RangeInclusive<usize> {
+        class
+            ..=class
+                .saturating_add(self.settings.borrow)
+                .min(self.classes.count() - 1)
+    }
+
+    // === the get path ===
+
+    /// A buffer for a request of `len` bytes, and the class it came from.
+    #[inline]
+    pub(crate) fn take(&self, len: usize) -> (Vec<u8>, usize) {
+        let class = self.classes.for_request(len);
+        if class == self.beyond() {
+            let counters = &self.counters[class];
+            counters.requests.bump();
+            counters.created.bump();
+            return (Vec::with_capacity(len), class);
+        }
+        // SAFETY: `self.id` is this live pool's id, whose caches are `ThreadCache<Shelf,
+        // Published>` and live as long as `self`.
+        if let Some(mine) = unsafe { registry::mine::<Shelf, Published>(self.id) }
+            && let Some(mut owner) = mine.enter()
+        {
+            let (shelf, published) = owner.parts();
+            published.class(class).requests.bump();
+            if let Some(shelved) = shelf.take(self.servers(class), published) {
+                published.class(shelved.class).reused.bump();
+                return (shelved.buf, shelved.class);
+            }
+            drop(owner);
+            return self.take_slow(class, true);
+        }
+        self.take_slow(class, false)
+    }
+
+    #[cold]
+    fn take_slow(&self, class: usize, mut counted: bool) -> (Vec<u8>, usize) {
+        let mut garbage = Vec::new();
+        let mut collected = false;
+        loop {
+            if let Some(mine) = self.mine(&mut garbage) {
+                let Some(mut owner) = mine.enter() else {
+                    self.age_own(&mine, &mut garbage);
+                    continue;
+                };
+                let (shelf, published) = owner.parts();
+                if !counted {
+                    published.class(class).requests.bump();
+                    counted = true;
+                }
+                if let Some(shelved) = shelf.take(self.servers(class), published) {
+                    published.class(shelved.class).reused.bump();
+                    self.dispose(garbage);
+                    return (shelved.buf, shelved.class);
+                }
+            } else if !counted {
+                self.counters[class].requests.bump();
+                counted = true;
+            }
+            for server in self.servers(class) {
+                if let Some(buf) = self.depots.take(server) {
+                    self.counters[server].reused.bump();
+                    self.dispose(garbage);
+                    return (buf, server);
+                }
+            }
+            if collected || !self.exits_pending() {
+                break;
+            }
+            // Threads exited: their shelves may hold what we need.
+            collected = true;
+            self.collect_exited(&mut lock(&self.shelves), &mut garbage);
+        }
+        self.dispose(garbage);
+        self.counters[class].created.bump();
+        (Vec::with_capacity(self.classes.size(class)), class)
+    }
+
+    // === the return path ===
+
+    /// Takes a buffer back from a guard that got it from class `origin`: keeps it in the
+    /// class of its capacity now, or drops it, counting either way. Returns whether it was
+    /// kept.
+    #[inline]
+    pub(crate) fn give_back(&self, mut buf: Vec<u8>, origin: usize) -> bool {
+        if origin == DETACHED {
+            return false;
+        }
+        if std::thread::panicking() {
+            // Dropped by unwinding: its contents cannot be trusted to be complete, and a
+            // plain byte buffer is cheap to make again.
+            self.counters[origin].panicked.bump();
+            return false;
+        }
+        let capacity = buf.capacity();
+        if capacity > self.keep_max.load(Ordering::Relaxed) {
+            self.counters[origin].too_large.bump();
+            return false;
+        }
+        let Some(class) = self.classes.for_capacity(capacity) else {
+            self.counters[origin].too_small.bump();
+            return false;
+        };
+        if self.settings.zero_on_return {
+            buf.zero_fill();
+        }
+        buf.clear();
+        if class != origin {
+            self.counters[origin].moved_out.bump();
+            self.counters[class].moved_in.bump();
+        }
+        let shelved = Shelved { class, buf };
+        // SAFETY: as in `take`.
+        if let Some(mine) = unsafe { registry::mine::<Shelf, Published>(self.id) }
+            && let Some(mut owner) = mine.enter()
+        {
+            let (shelf, published) = owner.parts();
+            match shelf.put(shelved, published) {
+                Ok(()) => {
+                    published.class(class).returned.bump();
+                    return true;
+                }
+                Err(Refused::Reservation(shelved) | Refused::Full(shelved)) => {
+                    drop(owner);
+                    return self.keep_slow(shelved);
+                }
+            }
+        }
+        self.keep_slow(shelved)
+    }
+
+    #[cold]
+    fn keep_slow(&self, mut shelved: Shelved) -> bool {
+        let mut garbage = Vec::new();
+        let mut dropped = Dropped::default();
+        let class = shelved.class;
+        let cap = self.settings.thread_bytes;
+        let kept = loop {
+            let Some(mine) = self.mine(&mut garbage) else {
+                break self.keep_in_depot(shelved, &mut dropped);
+            };
+            let Some(mut owner) = mine.enter() else {
+                self.age_own(&mine, &mut garbage);
+                continue;
+            };
+            let (shelf, published) = owner.parts();
+            let bytes = shelved.buf.capacity();
+            if bytes > cap {
+                drop(owner);
+                break self.keep_in_depot(shelved, &mut dropped);
+            }
+            match shelf.put(shelved, published) {
+                Ok(()) => {
+                    published.class(class).returned.bump();
+                    break true;
+                }
+                Err(Refused::Full(back)) => {
+                    shelf.evict_oldest(&self.depots, published);
+                    shelved = back;
+                }
+                Err(Refused::Reservation(back)) => {
+                    // Make room within the thread's cap, oldest first, then grow the
+                    // reservation; if the budget is spent, the depot may still make room.
+                    while shelf.held().saturating_add(bytes) > cap
+                        && shelf.evict_oldest(&self.depots, published)
+                    {}
+                    if !shelf.reserve(bytes, cap, &self.depots, published) {
+                        drop(owner);
+                        break self.keep_in_depot(back, &mut dropped);
+                    }
+                    shelved = back;
+                }
+            }
+        };
+        for victim in &dropped.aged_out {
+            self.counters[victim.class].aged_out.bump();
+        }
+        garbage.extend(dropped.aged_out);
+        self.dispose(garbage);
+        kept
+    }
+
+    /// Keeps a buffer in its class's depot without a thread's reservation, or counts it as
+    /// over the limit.
+    fn keep_in_depot(&self, shelved: Shelved, dropped: &mut Dropped) -> bool {
+        let class = shelved.class;
+        match self.depots.keep(shelved, dropped) {
+            Ok(()) => {
+                self.counters[class].returned.bump();
+                true
+            }
+            Err(_refused) => {
+                self.counters[class].over_limit.bump();
+                false
+            }
+        }
+    }
+
+    /// Counts a buffer taken out of the pool for good.
+    pub(crate) fn detach(&self, origin: usize) {
+        if origin != DETACHED {
+            self.counters[origin].detached.bump();
+        }
+    }
+
+    /// Takes a buffer made elsewhere: counted as adopted in the class of its capacity (or
+    /// in the row beyond the classes, and dropped, if it fits none).
+    pub(crate) fn adopt(&self, buf: Vec<u8>) -> bool {
+        let row = self
+            .classes
+            .for_capacity(buf.capacity())
+            .filter(|_| buf.capacity() <= self.keep_max.load(Ordering::Relaxed))
+            .unwrap_or(self.beyond());
+        self.counters[row].adopted.bump();
+        self.give_back(buf, row)
+    }
+
+    /// Makes a buffer of class `class` (counted as created there) and keeps it.
+    pub(crate) fn prefill_one(&self, class: usize) -> bool {
+        self.counters[class].created.bump();
+        self.give_back(Vec::with_capacity(self.classes.size(class)), class)
+    }
+
+    // === shelves ===
+
+    /// The calling thread's shelf, claiming one if it has none. `None` if shelves are off,
+    /// the thread is tearing down, or the pool is being dropped.
+    fn mine(&self, garbage: &mut Vec<Shelved>) -> Option<MyShelf<'_>> {
+        if self.settings.thread_bytes == 0 {
+            return None;
+        }
+        // SAFETY: as in `take`.
+        if let Some(mine) = unsafe { registry::find::<Shelf, Published>(self.id) } {
+            return Some(mine);
+        }
+        let mut shelves = lock(&self.shelves);
+        if self.exits_pending() {
+            self.collect_exited(&mut shelves, garbage);
+        }
+        let count = self.classes.count();
+        let claimed = shelves.claim(
+            |shelf, _, epoch| shelf.reuse(epoch),
+            |epoch| ThreadCache::new(Shelf::new(epoch), Published::new(count)),
+        )?;
+        let cache: *const ThreadCache<Shelf, Published> = claimed.cache;
+        if registry::register(self.id, cache.cast(), claimed.link) {
+            // SAFETY: this thread just claimed the shelf and registered it as its own; it
+            // lives as long as `self`.
+            return Some(unsafe { Mine::new(&*cache) });
+        }
+        // SAFETY: the shelf lives as long as `self`; only its address is used here.
+        shelves.release(unsafe { &*cache });
+        None
+    }
+
+    fn exits_pending(&self) -> bool {
+        Shelves::exits_hint(&self.exits)
+    }
+
+    /// Moves exited threads' shelves to the depots (the caller holds the cache lock).
+    fn collect_exited(&self, shelves: &mut Shelves, garbage: &mut Vec<Shelved>) {
+        shelves.collect_exited(|shelf, published, epoch| {
+            shelf.flush(epoch, &self.depots, published, garbage);
+        });
+        self.count_aged_out(garbage);
+    }
+
+    /// The owner, whose shelf a sweep marked, ages it under the cache lock.
+    fn age_own(&self, mine: &MyShelf<'_>, garbage: &mut Vec<Shelved>) {
+        let start = garbage.len();
+        lock(&self.shelves).own(mine, |shelf, published, epoch| {
+            shelf.age(epoch, &self.depots, published, garbage);
+        });
+        self.count_aged_out(&garbage[start..]);
+    }
+
+    fn count_aged_out(&self, aged: &[Shelved]) {
+        for shelved in aged {
+            self.counters[shelved.class].aged_out.bump();
+        }
+    }
+
+    /// Frees buffers, with no lock held.
+    fn dispose(&self, garbage: Vec<Shelved>) {
+        drop(garbage);
+    }
+
+    // === sweeps, calibration, statistics, drop ===
+
+    /// One aging cycle: every shelf (reclaimed here if its owner is out) and every class
+    /// depot drop their victims and turn what they hold into victims; then, with automatic
+    /// calibration on, a calibration.
+    pub(crate) fn sweep(&self) {
+        let mut garbage = Vec::new();
+        {
+            let mut shelves = lock(&self.shelves);
+            if shelves.is_closed() {
+                return;
+            }
+            self.sweeping.fetch_add(1, Ordering::Relaxed);
+            if self.exits_pending() {
+                self.collect_exited(&mut shelves, &mut garbage);
+            }
+            let start = garbage.len();
+            shelves.sweep(|shelf, published, epoch| {
+                shelf.age(epoch, &self.depots, published, &mut garbage);
+            });
+            let mut dropped = Dropped::default();
+            self.depots.rotate(&mut dropped);
+            garbage.extend(dropped.aged_out);
+            self.count_aged_out(&garbage[start..]);
+        }
+        self.sweeps.bump();
+        let freed: usize = garbage.iter().map(|shelved| shelved.buf.capacity()).sum();
+        let done = SweepDone(&self.sweeping);
+        self.dispose(garbage);
+        drop(done);
+        if self.settings.trim_on_sweep && freed >= TRIM_AFTER_FREEING {
+            super::trim::release_free_memory();
+        }
+        if self.settings.auto_calibrate {
+            self.calibrate(true);
+        }
+    }
+
+    /// Requests so far, per class, then beyond the top.
+    fn requests(&self) -> Vec<u64> {
+        let shelves = lock(&self.shelves);
+        let mut requests: Vec<u64> = self.counters.iter().map(|c| c.requests.get()).collect();
+        for published in shelves.published() {
+            for (count, figures) in requests.iter_mut().zip(published.classes.iter()) {
+                *count = count.saturating_add(figures.requests.get());
+            }
+        }
+        requests
+    }
+
+    pub(crate) fn calibrate(&self, apply: bool) -> Calibration {
+        self.calibrator.calibrate(
+            self.classes.sizes(),
+            || self.requests(),
+            apply,
+            |max_size| self.keep_max.store(max_size, Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn stats(&self) -> BufferStats {
+        let count = self.classes.count();
+        let mut rows: Vec<ClassStats> = (0..=count)
+            .map(|class| {
+                let c = &self.counters[class];
+                let (idle, idle_bytes) = if class < count {
+                    self.depots.held(class)
+                } else {
+                    (0, 0)
+                };
+                ClassStats {
+                    capacity: if class < count {
+                        self.classes.size(class)
+                    } else {
+                        0
+                    },
+                    requests: c.requests.get(),
+                    created: c.created.get(),
+                    reused: c.reused.get(),
+                    returned: c.returned.get(),
+                    adopted: c.adopted.get(),
+                    moved_in: c.moved_in.get(),
+                    moved_out: c.moved_out.get(),
+                    detached: c.detached.get(),
+                    discarded: Discarded {
+                        over_limit: c.over_limit.get(),
+                        too_large: c.too_large.get(),
+                        panicked: c.panicked.get(),
+                        aged_out: c.aged_out.get(),
+                        too_small: c.too_small.get(),
+                    },
+                    idle,
+                    idle_bytes,
+                }
+            })
+            .collect();
+        let (mut shelved_bytes, mut shelves_owned) = (0usize, 0usize);
+        {
+            let shelves = lock(&self.shelves);
+            for published in shelves.published() {
+                shelves_owned += usize::from(published.reserved.load(Ordering::Relaxed) > 0);
+                for (row, figures) in rows.iter_mut().zip(published.classes.iter()) {
+                    row.requests = row.requests.saturating_add(figures.requests.get());
+                    row.reused = row.reused.saturating_add(figures.reused.get());
+                    row.returned = row.returned.saturating_add(figures.returned.get());
+                    let held = figures.held.load(Ordering::Relaxed);
+                    let held_bytes = figures.held_bytes.load(Ordering::Relaxed);
+                    row.idle = row.idle.saturating_add(held);
+                    row.idle_bytes = row.idle_bytes.saturating_add(held_bytes);
+                    shelved_bytes = shelved_bytes.saturating_add(held_bytes);
+                }
+            }
+        }
+        let unpooled = rows.pop().unwrap_or_default();
+        let mut total = Stats {
+            sweeps: self.sweeps.get(),
+            ..Stats::default()
+        };
+        for row in rows.iter().chain([&unpooled]) {
+            total.created += row.created;
+            total.reused += row.reused;
+            total.returned += row.returned;
+            total.adopted += row.adopted;
+            total.detached += row.detached;
+            total.discarded.over_limit += row.discarded.over_limit;
+            total.discarded.too_large += row.discarded.too_large;
+            total.discarded.panicked += row.discarded.panicked;
+            total.discarded.aged_out += row.discarded.aged_out;
+            total.discarded.too_small += row.discarded.too_small;
+            total.idle += row.idle;
+            total.idle_bytes += row.idle_bytes;
+        }
+        let (_, shelved_peak) = self.depots.shelves_reserved();
+        BufferStats {
+            total,
+            classes: rows,
+            unpooled,
+            thread_cached_bytes: shelved_bytes,
+            thread_cached_peak: shelved_peak,
+            thread_caches: shelves_owned,
+            thread_cache_limit: self.settings.thread_bytes,
+            keep_max: self.keep_max.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Frees every idle buffer before returning, waiting for an aging-thread sweep that is
+    /// freeing some right now.
+    ///
+    /// # Safety
+    ///
+    /// Only the last handle's `Drop` may call this: no handle or guard exists then, so no
+    /// owner is inside its shelf.
+    pub(crate) unsafe fn close(&self) {
+        let mut garbage = Vec::new();
+        {
+            let mut shelves = lock(&self.shelves);
+            // SAFETY: the caller's contract.
+            unsafe {
+                shelves
+                    .close(|shelf, published| shelf.drain(&self.depots, published, &mut garbage));
+            }
+            let mut dropped = Dropped::default();
+            self.depots.drain(&mut dropped);
+            garbage.extend(dropped.aged_out);
+        }
+        while self.sweeping.load(Ordering::Acquire) > 0 {
+            yield_now();
+        }
+        self.dispose(garbage);
+    }
+}
+
+/// Marks a sweep's garbage as freed.
+struct SweepDone<'a>(&'a AtomicUsize);
+
+impl Drop for SweepDone<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: `Shared` is dropped when the last `Arc` goes: every handle and guard is
+        // gone (the aging thread holds only a `Weak`), so no owner is inside its shelf.
+        unsafe { self.close() };
+    }
+}
+
+impl crate::aging::Sweep for Shared {
+    fn sweep(&self) {
+        Shared::sweep(self);
+    }
+}

@@ -1,0 +1,295 @@
+//! A thread's own buffers: the per-thread level of a [`BufferPool`](super::BufferPool).
+//!
+//! One short list per thread, across all classes, in the order the thread returned them.
+//! A get takes the newest buffer whose class fits (the one this thread used last, still warm
+//! in its CPU's cache, which matters more for throughput than anything else the pool does);
+//! a return goes on the end. The list is bounded in bytes per thread, not per class, so one
+//! thread's idle memory is the same whatever sizes it sees, and in entries, so a get scans
+//! little. What does not fit goes, oldest first, to the shared depot of its class.
+//!
+//! Aging as for every level: a sweep turns the list into this thread's victims and drops the
+//! previous victims (unless a get took them back first).
+//!
+//! Every byte held counts against a reservation taken from the pool's idle budget, grown by
+//! exactly what a return needs and never past the thread's cap, so the budget stays exact
+//! without a shared write on the hot path.
+//!
+//! Nothing here runs user code (a buffer is a `Vec<u8>`), and nothing locks.
+
+use super::depot::Depots;
+use crate::stats::OwnedCounter;
+use crate::sync::{AtomicUsize, Ordering};
+use std::mem;
+
+/// The most buffers one thread keeps, whatever their size: a get scans at most this many.
+pub(crate) const MAX_SHELVED: usize = 32;
+
+/// A buffer on a shelf, with its class.
+#[derive(Debug)]
+pub(crate) struct Shelved {
+    pub(crate) class: usize,
+    pub(crate) buf: Vec<u8>,
+}
+
+/// One thread's buffers.
+#[derive(Debug)]
+pub(crate) struct Shelf {
+    /// Oldest first.
+    recent: Vec<Shelved>,
+    /// What `recent` held at the last sweep, oldest first.
+    victims: Vec<Shelved>,
+    /// Bytes (capacity) of every buffer here.
+    held: usize,
+    /// Bytes reserved from the pool's budget: covers `held`, at most the thread's cap.
+    reserved: usize,
+    /// The sweep this shelf last aged to.
+    epoch: u64,
+}
+
+/// What a shelf publishes for statistics: written only by whoever holds the shelf, read by
+/// anyone.
+#[derive(Debug)]
+pub(crate) struct Published {
+    pub(crate) classes: Box<[ClassFigures]>,
+    /// What the shelf reserved from the budget (its bytes, and a margin).
+    pub(crate) reserved: AtomicUsize,
+}
+
+/// One class's figures on one thread's shelf.
+#[derive(Debug, Default)]
+pub(crate) struct ClassFigures {
+    /// Gets that asked for this class (whichever class served them).
+    pub(crate) requests: OwnedCounter,
+    /// Gets served with an idle buffer of this class.
+    pub(crate) reused: OwnedCounter,
+    /// Buffers of this class kept on return.
+    pub(crate) returned: OwnedCounter,
+    /// Buffers of this class on the shelf now, and their bytes.
+    pub(crate) held: AtomicUsize,
+    pub(crate) held_bytes: AtomicUsize,
+}
+
+impl Published {
+    pub(crate) fn new(classes: usize) -> Self {
+        Self {
+            classes: (0..=classes).map(|_| ClassFigures::default()).collect(),
+            reserved: AtomicUsize::new(0),
+        }
+    }
+
+    /// The figures of `class` (or of requests beyond the top class, at index `count`).
+    #[inline(always)]
+    pub(crate) fn class(&self, class: usize) -> &ClassFigures {
+        &self.classes[class]
+    }
+
+    #[inline(always)]
+    fn shelve(&self, class: usize, bytes: usize) {
+        let figures = &self.classes[class];
+        let held = figures.held.load(Ordering::Relaxed);
+        figures.held.store(held + 1, Ordering::Relaxed);
+        let held_bytes = figures.held_bytes.load(Ordering::Relaxed);
+        figures
+            .held_bytes
+            .store(held_bytes.saturating_add(bytes), Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    fn unshelve(&self, class: usize, bytes: usize) {
+        let figures = &self.classes[class];
+        let held = figures.held.load(Ordering::Relaxed);
+        figures
+            .held
+            .store(held.saturating_sub(1), Ordering::Relaxed);
+        let held_bytes = figures.held_bytes.load(Ordering::Relaxed);
+        figures
+            .held_bytes
+            .store(held_bytes.saturating_sub(bytes), Ordering::Relaxed);
+    }
+}
+
+/// What a return that did not fit the fast path needs.
+pub(crate) enum Refused {
+    /// Over the reservation: the slow path grows it or makes room.
+    Reservation(Shelved),
+    /// The shelf has [`MAX_SHELVED`] buffers: the slow path moves the oldest out.
+    Full(Shelved),
+}
+
+impl Shelf {
+    pub(crate) fn new(epoch: u64) -> Self {
+        Self {
+            recent: Vec::with_capacity(MAX_SHELVED),
+            victims: Vec::new(),
+            held: 0,
+            reserved: 0,
+            epoch,
+        }
+    }
+
+    /// Bytes on the shelf.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    // === the owner's fast path ===
+
+    /// The newest buffer whose class is in `classes`, recent ones before victims.
+    #[inline]
+    pub(crate) fn take(
+        &mut self,
+        classes: std::ops::RangeInclusive<usize>,
+        published: &Published,
+    ) -> Option<Shelved> {
+        let shelved = if let Some(at) = self.recent.iter().rposition(|s| classes.contains(&s.class))
+        {
+            self.recent.remove(at)
+        } else {
+            let at = self
+                .victims
+                .iter()
+                .rposition(|s| classes.contains(&s.class))?;
+            self.victims.remove(at)
+        };
+        let bytes = shelved.buf.capacity();
+        self.held = self.held.saturating_sub(bytes);
+        published.unshelve(shelved.class, bytes);
+        Some(shelved)
+    }
+
+    /// Keeps a (cleared) buffer if the reservation covers it and the shelf has room.
+    #[inline]
+    pub(crate) fn put(&mut self, shelved: Shelved, published: &Published) -> Result<(), Refused> {
+        let bytes = shelved.buf.capacity();
+        if self.held.saturating_add(bytes) > self.reserved {
+            return Err(Refused::Reservation(shelved));
+        }
+        if self.recent.len() >= MAX_SHELVED {
+            return Err(Refused::Full(shelved));
+        }
+        self.held += bytes;
+        published.shelve(shelved.class, bytes);
+        self.recent.push(shelved);
+        Ok(())
+    }
+
+    // === the owner's slow path ===
+
+    /// Grows the reservation so that `bytes` more fit, within `cap`. False if the budget
+    /// or the cap says no.
+    pub(crate) fn reserve(
+        &mut self,
+        bytes: usize,
+        cap: usize,
+        depots: &Depots,
+        published: &Published,
+    ) -> bool {
+        let need = self.held.saturating_add(bytes);
+        if need <= self.reserved {
+            return true;
+        }
+        if need > cap || !depots.grow_shelf(need - self.reserved) {
+            return false;
+        }
+        self.reserved = need;
+        published.reserved.store(need, Ordering::Relaxed);
+        true
+    }
+
+    /// Moves the oldest buffer (a victim first) to its class's depot, with its share of the
+    /// reservation. False if the shelf is empty.
+    pub(crate) fn evict_oldest(&mut self, depots: &Depots, published: &Published) -> bool {
+        let (shelved, victim) = if self.victims.is_empty() {
+            if self.recent.is_empty() {
+                return false;
+            }
+            (self.recent.remove(0), false)
+        } else {
+            (self.victims.remove(0), true)
+        };
+        let bytes = shelved.buf.capacity();
+        self.held = self.held.saturating_sub(bytes);
+        self.reserved = self.reserved.saturating_sub(bytes);
+        published.unshelve(shelved.class, bytes);
+        published.reserved.store(self.reserved, Ordering::Relaxed);
+        depots.take_reserved(shelved, victim);
+        true
+    }
+
+    // === aging, collecting, dropping: the cache lock is held ===
+
+    /// Brings the shelf up to sweep `epoch`: victims go to `garbage` (their reservation back
+    /// to the budget), and the recent buffers become the victims (or go too, if the shelf
+    /// missed more than one sweep). The reservation shrinks to what is still held.
+    pub(crate) fn age(
+        &mut self,
+        epoch: u64,
+        depots: &Depots,
+        published: &Published,
+        garbage: &mut Vec<Shelved>,
+    ) {
+        let behind = epoch.saturating_sub(self.epoch);
+        if behind == 0 {
+            return;
+        }
+        let victims = mem::take(&mut self.victims);
+        self.discard(victims, published, garbage);
+        let recent = mem::replace(&mut self.recent, Vec::with_capacity(MAX_SHELVED));
+        if behind == 1 {
+            self.victims = recent;
+        } else {
+            self.discard(recent, published, garbage);
+        }
+        depots.shrink_shelf(self.reserved.saturating_sub(self.held));
+        self.reserved = self.held;
+        published.reserved.store(self.reserved, Ordering::Relaxed);
+        self.epoch = epoch;
+    }
+
+    fn discard(&mut self, list: Vec<Shelved>, published: &Published, garbage: &mut Vec<Shelved>) {
+        for shelved in list {
+            let bytes = shelved.buf.capacity();
+            self.held = self.held.saturating_sub(bytes);
+            published.unshelve(shelved.class, bytes);
+            garbage.push(shelved);
+        }
+    }
+
+    /// The owner's thread exited: every buffer goes to its class's depot (victims to the
+    /// victim generation) with its share of the reservation; the rest goes back.
+    pub(crate) fn flush(
+        &mut self,
+        epoch: u64,
+        depots: &Depots,
+        published: &Published,
+        garbage: &mut Vec<Shelved>,
+    ) {
+        self.age(epoch, depots, published, garbage);
+        while self.evict_oldest(depots, published) {}
+        depots.shrink_shelf(self.reserved);
+        self.reserved = 0;
+        published.reserved.store(0, Ordering::Relaxed);
+    }
+
+    /// Everything to `garbage`, for a pool that is being dropped.
+    pub(crate) fn drain(
+        &mut self,
+        depots: &Depots,
+        published: &Published,
+        garbage: &mut Vec<Shelved>,
+    ) {
+        let victims = mem::take(&mut self.victims);
+        self.discard(victims, published, garbage);
+        let recent = mem::take(&mut self.recent);
+        self.discard(recent, published, garbage);
+        depots.shrink_shelf(self.reserved);
+        self.reserved = 0;
+        published.reserved.store(0, Ordering::Relaxed);
+    }
+
+    /// Readies a collected (empty) shelf for a new thread.
+    pub(crate) fn reuse(&mut self, epoch: u64) {
+        debug_assert_eq!(self.held, 0, "a collected shelf is empty");
+        self.epoch = epoch;
+    }
+}
