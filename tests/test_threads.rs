@@ -175,3 +175,137 @@ fn automatic_aging_releases_idle_memory_without_traffic() {
     );
     assert!(pool.stats().sweeps >= 2);
 }
+
+/// An object whose `Drop` panics once `armed` (shared by the objects of one test).
+struct Grenade {
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    counts: Arc<Counts>,
+}
+
+impl pool_core::Reset for Grenade {
+    fn reset(&mut self) {}
+}
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        self.counts
+            .drops
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.armed.load(std::sync::atomic::Ordering::SeqCst) && !thread::panicking() {
+            panic!("a user's Drop panics");
+        }
+    }
+}
+
+/// Waits (bounded) until `done` holds.
+fn wait_for(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
+#[test]
+fn automatic_aging_survives_a_panicking_drop_in_another_pool() {
+    let every = Duration::from_millis(if cfg!(miri) { 200 } else { 5 });
+    let counts = Counts::new();
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let bad = {
+        let (counts, armed) = (Arc::clone(&counts), Arc::clone(&armed));
+        Pool::builder()
+            .thread_cache(0)
+            .age_every(every)
+            .init(move || Grenade {
+                armed: Arc::clone(&armed),
+                counts: Arc::clone(&counts),
+            })
+            .build()
+    };
+    drop(bad.get());
+    // The aging thread drops it, and its Drop panics there.
+    assert!(wait_for(|| counts.drops() == 1), "the bad pool was swept");
+    let good = Pool::<Vec<u8>>::builder()
+        .thread_cache(0)
+        .age_every(every)
+        .build();
+    drop(good.get());
+    assert!(
+        wait_for(|| good.stats().sweeps >= 3),
+        "aging goes on for every other pool: {}",
+        good.stats()
+    );
+    assert_eq!(good.stats().idle, 0);
+    armed.store(false, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn automatic_aging_never_outlives_a_dropped_pool() {
+    // Dropping a pool drops its idle objects before `drop` returns, on the dropping
+    // thread, even while the aging thread is sweeping it.
+    for _ in 0..if cfg!(miri) { 2 } else { 50 } {
+        let counts = Counts::new();
+        let pool = Pool::builder()
+            .thread_cache(4)
+            .age_every(Duration::from_millis(1))
+            .init(Tracked::maker(&counts))
+            .build();
+        let held: Vec<_> = (0..200).map(|_| pool.get()).collect();
+        drop(held);
+        drop(pool);
+        assert_eq!(
+            counts.drops(),
+            counts.made(),
+            "all dropped by the time drop returns"
+        );
+    }
+}
+
+/// Builds a pool with aging from its `Drop`: needs the aging registry's lock, which the
+/// aging thread must not hold while it drops objects.
+struct Builder(Arc<Counts>);
+
+impl pool_core::Reset for Builder {
+    fn reset(&mut self) {}
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        let pool = Pool::<Vec<u8>>::builder()
+            .age_every(Duration::from_secs(3600))
+            .build();
+        drop(pool.get());
+        self.0
+            .drops
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn automatic_aging_drops_objects_outside_its_lock() {
+    let counts = Counts::new();
+    let pool = {
+        let counts = Arc::clone(&counts);
+        Pool::builder()
+            .thread_cache(0)
+            .age_every(Duration::from_millis(if cfg!(miri) { 200 } else { 5 }))
+            .init(move || Builder(Arc::clone(&counts)))
+            .build()
+    };
+    drop(pool.get());
+    assert!(
+        wait_for(|| counts.drops() == 1),
+        "the aging thread dropped the object, whose Drop built an aging pool"
+    );
+}
+
+#[test]
+fn age_every_too_long_to_represent_means_never() {
+    let pool = Pool::<Vec<u8>>::builder().age_every(Duration::MAX).build();
+    drop(pool.get());
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(pool.stats().sweeps, 0);
+}

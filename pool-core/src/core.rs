@@ -393,3 +393,64 @@ impl<T> Core<T> {
         garbage.dispose(&self.counters);
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::barrier::tests::FALLBACK;
+    use crate::{Pool, Reset};
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    struct Fragile {
+        armed: Arc<AtomicBool>,
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Reset for Fragile {
+        fn reset(&mut self) {}
+    }
+
+    impl Drop for Fragile {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.armed.swap(false, Ordering::SeqCst) {
+                panic!("an aged-out object's Drop panics");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_drop_while_a_get_ages_the_cache_loses_nothing() {
+        // Without the heavy barrier, sweeps only mark this thread's cache, and the next get
+        // ages it, dropping what aged out: the panic must not take an object with it.
+        FALLBACK.set(true);
+        let armed = Arc::new(AtomicBool::new(false));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let pool = {
+            let (armed, drops) = (Arc::clone(&armed), Arc::clone(&drops));
+            Pool::with_init(move || Fragile {
+                armed: Arc::clone(&armed),
+                drops: Arc::clone(&drops),
+            })
+        };
+        let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+        drop(held);
+        pool.sweep();
+        pool.sweep();
+        armed.store(true, Ordering::SeqCst);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| drop(pool.get())));
+        assert!(result.is_err(), "the Drop's panic reaches the caller");
+        let stats = pool.stats();
+        assert_eq!(stats.in_use(), 0, "nothing taken was lost: {stats}");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            3,
+            "every aged-out object dropped once"
+        );
+        assert_eq!(stats.discarded.aged_out, 3, "{stats}");
+        drop(pool.get());
+        assert_eq!(pool.stats().in_use(), 0);
+        FALLBACK.set(false);
+    }
+}

@@ -142,6 +142,12 @@ impl<T: Reset> PooledOwned<T> {
 
     /// Takes the object out of the pool for good: it will not be reset or returned.
     ///
+    /// # Panics
+    ///
+    /// If this guard held the last handle to the pool, the pool is dropped here, with its
+    /// idle objects; if one of their `Drop`s panics, the panic continues from here after
+    /// every one is dropped (and the object taken out is dropped with the unwinding).
+    ///
     /// # Examples
     ///
     /// ```

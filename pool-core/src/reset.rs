@@ -149,7 +149,7 @@ impl<T> Reset for Vec<T> {
         self.clear();
     }
     fn retained_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
+        self.capacity().saturating_mul(size_of::<T>())
     }
 }
 
@@ -159,7 +159,7 @@ impl<T> Reset for VecDeque<T> {
         self.clear();
     }
     fn retained_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
+        self.capacity().saturating_mul(size_of::<T>())
     }
 }
 
@@ -169,7 +169,7 @@ impl<T: Ord> Reset for BinaryHeap<T> {
         self.clear();
     }
     fn retained_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
+        self.capacity().saturating_mul(size_of::<T>())
     }
 }
 
@@ -183,7 +183,8 @@ impl<K, V, S: BuildHasher> Reset for HashMap<K, V, S> {
     }
     /// An estimate: capacity times entry size plus one control byte per entry.
     fn retained_bytes(&self) -> usize {
-        self.capacity() * (size_of::<(K, V)>() + HASH_CONTROL_BYTES)
+        self.capacity()
+            .saturating_mul(size_of::<(K, V)>() + HASH_CONTROL_BYTES)
     }
 }
 
@@ -194,7 +195,8 @@ impl<T, S: BuildHasher> Reset for HashSet<T, S> {
     }
     /// An estimate: capacity times entry size plus one control byte per entry.
     fn retained_bytes(&self) -> usize {
-        self.capacity() * (size_of::<T>() + HASH_CONTROL_BYTES)
+        self.capacity()
+            .saturating_mul(size_of::<T>() + HASH_CONTROL_BYTES)
     }
 }
 
@@ -230,7 +232,7 @@ impl<T: Reset + ?Sized> Reset for Box<T> {
         (**self).reset();
     }
     fn retained_bytes(&self) -> usize {
-        size_of_val::<T>(self) + (**self).retained_bytes()
+        size_of_val::<T>(self).saturating_add((**self).retained_bytes())
     }
 }
 
@@ -240,7 +242,9 @@ impl<T: Reset, const N: usize> Reset for [T; N] {
         self.iter_mut().for_each(Reset::reset);
     }
     fn retained_bytes(&self) -> usize {
-        self.iter().map(Reset::retained_bytes).sum()
+        self.iter()
+            .map(Reset::retained_bytes)
+            .fold(0, usize::saturating_add)
     }
 }
 
@@ -250,7 +254,9 @@ impl<T: Reset> Reset for [T] {
         self.iter_mut().for_each(Reset::reset);
     }
     fn retained_bytes(&self) -> usize {
-        self.iter().map(Reset::retained_bytes).sum()
+        self.iter()
+            .map(Reset::retained_bytes)
+            .fold(0, usize::saturating_add)
     }
 }
 
@@ -318,7 +324,7 @@ macro_rules! reset_tuple {
                 $(self.$index.reset();)+
             }
             fn retained_bytes(&self) -> usize {
-                0 $(+ self.$index.retained_bytes())+
+                0usize $(.saturating_add(self.$index.retained_bytes()))+
             }
         }
     };
@@ -336,6 +342,21 @@ reset_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8);
 reset_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
 reset_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
 reset_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+
+// === impl Reset for the `bytes` crate (feature `bytes`) ===
+
+/// Clears the buffer and keeps its allocation (when this handle is its only owner; a
+/// `BytesMut` split from a shared buffer keeps only its own part).
+#[cfg(feature = "bytes")]
+impl Reset for bytes::BytesMut {
+    #[inline]
+    fn reset(&mut self) {
+        self.clear();
+    }
+    fn retained_bytes(&self) -> usize {
+        self.capacity()
+    }
+}
 
 // === impl LimitCapacity ===
 
@@ -435,6 +456,24 @@ mod tests {
         let mut o = Some(3);
         o.reset();
         assert_eq!(o, None);
+    }
+
+    /// Reports a byte count whose sum with anything overflows.
+    struct Huge(#[allow(dead_code, reason = "a byte of size, for the box's own bytes")] u8);
+
+    impl Reset for Huge {
+        fn reset(&mut self) {}
+        fn retained_bytes(&self) -> usize {
+            usize::MAX - 1
+        }
+    }
+
+    #[test]
+    fn retained_bytes_sums_saturate() {
+        assert_eq!((Huge(0), Huge(0)).retained_bytes(), usize::MAX);
+        assert_eq!([Huge(0), Huge(0), Huge(0)].retained_bytes(), usize::MAX);
+        assert_eq!([Huge(0), Huge(0)][..].retained_bytes(), usize::MAX);
+        assert_eq!(Box::new(Huge(0)).retained_bytes(), usize::MAX);
     }
 
     #[test]

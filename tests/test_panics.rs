@@ -1,0 +1,141 @@
+//! Panics in user code (`init`, `reset`, `retained_bytes`, `Drop`) leave every pool
+//! consistent: nothing lost, nothing dropped twice, the books balanced, the pool usable.
+
+mod support;
+
+use pool_core::{Buffer, BufferOwned, BufferPool, Pool, Pooled, PooledOwned, Reset};
+use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use support::{Counts, Tracked};
+
+fn assert_unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+
+#[test]
+fn pools_and_guards_are_unwind_safe() {
+    assert_unwind_safe::<Pool<Vec<u8>>>();
+    assert_unwind_safe::<Pool<Tracked>>();
+    assert_unwind_safe::<Pooled<'static, Vec<u8>>>();
+    assert_unwind_safe::<PooledOwned<Vec<u8>>>();
+    assert_unwind_safe::<BufferPool>();
+    assert_unwind_safe::<Buffer<'static>>();
+    assert_unwind_safe::<BufferOwned>();
+    // As regex-automata checks for its pool: no `AssertUnwindSafe` needed.
+    let pool: Pool<Vec<u8>> = Pool::new();
+    let result = panic::catch_unwind(|| pool.get().capacity());
+    assert!(result.is_ok());
+}
+
+/// An object whose `Drop` panics if `bomb` is set when it drops.
+struct Bomb {
+    bomb: Arc<AtomicBool>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Reset for Bomb {
+    fn reset(&mut self) {}
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        let n = self.drops.fetch_add(1, Ordering::SeqCst);
+        if n == 2 && self.bomb.load(Ordering::SeqCst) && !std::thread::panicking() {
+            panic!("the third object's Drop panics");
+        }
+    }
+}
+
+#[test]
+fn dropping_a_pool_drops_every_object_even_if_one_panics() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let bomb = Arc::new(AtomicBool::new(true));
+    let pool = {
+        let (drops, bomb) = (Arc::clone(&drops), Arc::clone(&bomb));
+        Pool::with_init(move || Bomb {
+            bomb: Arc::clone(&bomb),
+            drops: Arc::clone(&drops),
+        })
+    };
+    let held: Vec<_> = (0..8).map(|_| pool.get()).collect();
+    drop(held);
+    assert_eq!(pool.stats().idle, 8);
+    let result = panic::catch_unwind(AssertUnwindSafe(move || drop(pool)));
+    assert!(result.is_err(), "the panic continues after the drops");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        8,
+        "none leaked after the panic"
+    );
+}
+
+#[test]
+fn prefill_keeps_the_books_when_init_panics() {
+    let counts = Counts::new();
+    let made = Arc::new(AtomicUsize::new(0));
+    let pool = {
+        let (counts, made) = (Arc::clone(&counts), Arc::clone(&made));
+        Pool::with_init(move || {
+            assert!(
+                made.fetch_add(1, Ordering::SeqCst) < 4,
+                "init fails on the fifth object"
+            );
+            Tracked::new(&counts)
+        })
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| pool.prefill(10)));
+    assert!(result.is_err());
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.created, stats.idle, stats.in_use()),
+        (4, 4, 0),
+        "{stats}"
+    );
+}
+
+/// An object whose `reset` (or `retained_bytes`) panics.
+#[derive(Default)]
+struct BadReset {
+    in_retained: bool,
+}
+
+impl Reset for BadReset {
+    fn reset(&mut self) {
+        assert!(self.in_retained, "reset panics");
+    }
+    fn retained_bytes(&self) -> usize {
+        panic!("retained_bytes panics")
+    }
+}
+
+#[test]
+fn prefill_keeps_the_books_when_reset_panics() {
+    for in_retained in [false, true] {
+        let pool = Pool::with_init(move || BadReset { in_retained });
+        let result = panic::catch_unwind(AssertUnwindSafe(|| pool.prefill(8)));
+        assert!(result.is_err());
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.created, stats.discarded.panicked, stats.in_use()),
+            (1, 1, 0),
+            "{stats}"
+        );
+        // And the pool still works.
+        let guard = pool.get();
+        assert!(panic::catch_unwind(AssertUnwindSafe(move || drop(guard))).is_err());
+        assert_eq!(pool.stats().in_use(), 0);
+    }
+}
+
+#[test]
+fn a_panicking_reset_on_return_is_counted_and_the_pool_goes_on() {
+    let pool: Pool<BadReset> = Pool::new();
+    for _ in 0..3 {
+        let guard = pool.get();
+        assert!(panic::catch_unwind(AssertUnwindSafe(move || drop(guard))).is_err());
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.created, stats.discarded.panicked, stats.in_use()),
+        (3, 3, 0)
+    );
+}

@@ -1,0 +1,220 @@
+//! The per-thread level under churn and misuse: caches of exited and quiet threads come
+//! back, budgets never strand, absurd builder values are clamped, user code may re-enter
+//! the pool from anywhere, and thread-local teardown in any order falls back safely.
+
+mod support;
+
+use pool_core::{Pool, PooledOwned, Reset};
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use support::{Counts, Tracked};
+
+/// Threads that each take a few objects, return them and exit, `alive` at a time.
+fn churn(pool: &Arc<Pool<Tracked>>, threads: usize, alive: usize, objects: usize) {
+    for _ in 0..threads / alive {
+        let handles: Vec<_> = (0..alive)
+            .map(|_| {
+                let pool = Arc::clone(pool);
+                thread::spawn(move || {
+                    let held: Vec<_> = (0..objects).map(|_| pool.get()).collect();
+                    drop(held);
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn exited_threads_caches_age_out_in_two_sweeps() {
+    let (threads, alive) = if cfg!(miri) { (8, 4) } else { (400, 20) };
+    let counts = Counts::new();
+    let pool = Arc::new(Pool::with_init(Tracked::maker(&counts)));
+    churn(&pool, threads, alive, 16);
+    let stats = pool.stats();
+    assert!(stats.idle > 0, "{stats}");
+    assert!(
+        counts.made() <= alive * 16 * 2,
+        "exited threads' caches are reused by new threads: {} made",
+        counts.made()
+    );
+    pool.sweep();
+    pool.sweep();
+    let stats = pool.stats();
+    assert_eq!(stats.idle, 0, "nothing idle after two sweeps: {stats}");
+    assert_eq!(counts.drops(), counts.made());
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn an_exited_threads_reservation_comes_back() {
+    // Two threads take their whole share of a small budget and exit; the budget must come
+    // back, or every later return would be refused.
+    let counts = Counts::new();
+    let pool = Arc::new(
+        Pool::builder()
+            .max_idle(8)
+            .thread_cache(4)
+            .init(Tracked::maker(&counts))
+            .build(),
+    );
+    churn(&pool, 2, 2, 4);
+    let held: Vec<_> = (0..12).map(|_| pool.get()).collect();
+    drop(held);
+    let stats = pool.stats();
+    assert_eq!(stats.idle, 8, "the budget is whole again: {stats}");
+    assert_eq!(stats.discarded.over_limit, 4, "{stats}");
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn one_threads_reservation_never_takes_the_whole_byte_budget() {
+    let pool: Pool<Vec<u8>> = Pool::builder()
+        .max_idle_bytes(1 << 20)
+        .init(|| Vec::with_capacity(16 * 1024))
+        .build();
+    // This thread keeps as much as it may.
+    let mine: Vec<_> = (0..16).map(|_| pool.get()).collect();
+    drop(mine);
+    // Another thread's returns still fit the rest of the budget.
+    thread::scope(|s| {
+        s.spawn(|| {
+            let theirs: Vec<_> = (0..16).map(|_| pool.get()).collect();
+            drop(theirs);
+        });
+    });
+    let stats = pool.stats();
+    assert!(stats.idle_bytes <= 1 << 20, "{stats}");
+    assert_eq!(stats.discarded.over_limit, 0, "{stats}");
+}
+
+#[test]
+fn an_absurd_thread_cache_is_clamped_at_build() {
+    for objects in [usize::MAX, 1 << 60] {
+        let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(objects).build();
+        let held: Vec<_> = (0..100).map(|_| pool.get()).collect();
+        drop(held);
+        assert_eq!(pool.stats().idle, 100);
+    }
+}
+
+/// Reports a huge size, so byte sums would overflow without saturation.
+#[derive(Default)]
+struct Enormous;
+
+impl Reset for Enormous {
+    fn reset(&mut self) {}
+    fn retained_bytes(&self) -> usize {
+        1 << 63
+    }
+}
+
+#[test]
+fn huge_retained_bytes_saturate_instead_of_overflowing() {
+    let pool: Pool<Enormous> = Pool::new();
+    let held: Vec<_> = (0..4).map(|_| pool.get()).collect();
+    drop(held);
+    let stats = pool.stats();
+    assert_eq!(stats.idle, 4);
+    assert_eq!(stats.idle_bytes, usize::MAX);
+    let again: Vec<_> = (0..4).map(|_| pool.get()).collect();
+    drop(again);
+    pool.sweep();
+    pool.sweep();
+    assert_eq!(pool.stats().idle_bytes, 0);
+}
+
+static REENTRANT: Pool<Reentrant> = Pool::new();
+static REENTERED: AtomicUsize = AtomicUsize::new(0);
+
+/// An object whose `reset` and `Drop` use the pool that holds it.
+#[derive(Default)]
+struct Reentrant {
+    nested: bool,
+}
+
+impl Reset for Reentrant {
+    fn reset(&mut self) {
+        if !self.nested {
+            let mut inner = REENTRANT.get();
+            inner.nested = true;
+            let _ = REENTRANT.stats();
+        }
+    }
+}
+
+impl Drop for Reentrant {
+    fn drop(&mut self) {
+        if !self.nested {
+            REENTERED.fetch_add(1, Ordering::SeqCst);
+            let _ = REENTRANT.stats();
+            let mut inner = REENTRANT.get();
+            inner.nested = true;
+        }
+    }
+}
+
+#[test]
+fn reset_and_drop_may_use_the_pool_from_any_path() {
+    // Returns reach the depot and beyond (a tiny cache), aging drops objects, and every
+    // user callback calls back into the same pool: no deadlock, no second borrow of a
+    // cache (miri checks the latter).
+    let held: Vec<_> = (0..40).map(|_| REENTRANT.get()).collect();
+    drop(held);
+    REENTRANT.sweep();
+    REENTRANT.sweep();
+    let stats = REENTRANT.stats();
+    assert_eq!(stats.in_use(), 0, "{stats}");
+    assert!(
+        REENTERED.load(Ordering::SeqCst) > 0,
+        "aged-out objects were dropped"
+    );
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<PooledOwned<Tracked>>> = const { RefCell::new(None) };
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_guard_in_a_thread_local_returns_in_either_teardown_order() {
+    let counts = Counts::new();
+    let pool = Arc::new(Pool::with_init(Tracked::maker(&counts)));
+    for pool_first in [true, false] {
+        let pool = Arc::clone(&pool);
+        thread::spawn(move || {
+            if pool_first {
+                // The pool's registry is set up first, so its destructor runs after the
+                // user's: the guard returns to this thread's cache, then the cache goes.
+                drop(pool.get());
+                KEPT.with(|kept| *kept.borrow_mut() = Some(pool.get_owned()));
+            } else {
+                // The user's thread-local first: its destructor runs after the pool's
+                // registry is gone, so the guard falls back to the shared depot.
+                KEPT.with(|kept| kept.borrow_mut().take());
+                let guard = pool.get_owned();
+                KEPT.with(|kept| *kept.borrow_mut() = Some(guard));
+            }
+            // The `thread_local` crate used after storing the guard, as tracing does: its
+            // destructor ordering used to abort the process at thread exit.
+            let other = thread_local::ThreadLocal::<u8>::new();
+            other.get_or(|| 1);
+        })
+        .join()
+        .unwrap();
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.in_use(), 0, "every guard came back: {stats}");
+    assert_eq!(
+        stats.returned, 3,
+        "two returns in the first thread, one in the second: {stats}"
+    );
+    pool.sweep();
+    pool.sweep();
+    assert_eq!(counts.drops(), counts.made());
+}
