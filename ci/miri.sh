@@ -4,7 +4,8 @@
 # in the pool's unsafe code (local.rs's cell, guard.rs's ManuallyDrop::take) and in the
 # thread_local crate it relies on.
 #
-# Skipped: doctests (slow under miri, and they repeat the unit tests), tests/compiletest.rs
+# Also the doctests of pool-core (its README, the derive's attribute reference, every
+# item's examples). Skipped: tests/compiletest.rs
 # (trybuild runs cargo: `#[cfg_attr(miri, ignore)]`), tests/test_props.rs (proptest is too
 # slow: ignored under miri), and the loom models (cfg(loom) only). Thread-heavy and long
 # tests scale down with `cfg!(miri)` (test_threads.rs, test_stress.rs). About 3 minutes.
@@ -28,6 +29,7 @@ export MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-symbolic-alignment-check"
 
 start=$SECONDS
 cargo +nightly miri test -p pool-core --lib
+cargo +nightly miri test -p pool-core --doc
 cargo +nightly miri test -p pool-tests --tests -- --skip automatic_aging
 # The aging thread is process-wide and never exits, by design; miri reports any thread
 # still running when main returns, so this one test runs alone with that check off

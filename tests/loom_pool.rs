@@ -1,7 +1,7 @@
 //! Loom model 1: gets and returns across threads, through the pool's own code.
 //!
 //! pool-core is built with `--cfg loom` as well, so its `sync` shim hands the pool loom's
-//! mutexes, atomics and cells (and a small stand-in for `thread_local::ThreadLocal`): loom
+//! mutexes, atomics, cells and thread-locals: loom
 //! explores the interleavings of the real lookup and return paths. Each model checks:
 //! - no object is held by two users at once (`Obj::claim`'s held flag);
 //! - every object a user receives was reset (its payload is 0);

@@ -14,22 +14,17 @@ use crate::depot::DepotState;
 use crate::kept::{Garbage, Kept};
 use crate::limits::Limits;
 use crate::magazines::{Magazines, Published};
-use crate::registry;
 use crate::stats::{Discarded, SharedCounters, Stats};
-use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering, lock, yield_now};
-use crate::thread_cache::{CacheList, Mine, ThreadCache};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock, yield_now};
+use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
 
 type Caches<T> = CacheList<Magazines<T>, Published>;
-pub(crate) type Cache<T> = ThreadCache<Magazines<T>, Published>;
 pub(crate) type MyCache<'a, T> = Mine<'a, Magazines<T>, Published>;
 
 #[derive(Debug)]
 pub(crate) struct Core<T> {
-    pub(crate) id: u64,
     pub(crate) limits: Limits,
-    caches: Mutex<Caches<T>>,
-    /// Uncollected exits: the cache list's counter, read without its lock.
-    exits: Arc<AtomicUsize>,
+    pub(crate) caches: ThreadCaches<Magazines<T>, Published>,
     depot: Mutex<DepotState<T>>,
     /// Idle objects in the depot as of its last unlock: lets a get skip the lock when there
     /// is nothing to find.
@@ -79,12 +74,9 @@ impl Drop for SweepDone<'_> {
 impl<T> Core<T> {
     pub(crate) fn new(limits: Limits) -> Self {
         let bytes = Quota::new(limits.max_idle.bytes);
-        let caches = CacheList::new();
         Self {
-            id: registry::next_pool_id(),
             limits,
-            exits: Arc::clone(caches.exits()),
-            caches: Mutex::new(caches),
+            caches: ThreadCaches::new(),
             depot: Mutex::new(DepotState::default()),
             depot_hint: AtomicUsize::new(0),
             budget: Budget::new(Quota::new(limits.max_idle.objects), bytes),
@@ -100,44 +92,21 @@ impl<T> Core<T> {
         }
     }
 
-    /// Whether threads exited whose caches are not collected yet (a hint, without a lock).
-    fn exits_pending(&self) -> bool {
-        Caches::<T>::exits_hint(&self.exits)
-    }
-
     // === finding the calling thread's cache ===
 
     /// The calling thread's cache, claiming and registering one if it has none. `None` if
     /// the thread is tearing down or the pool is being dropped: use the depot directly.
     /// Objects that aged out while collecting exited threads' caches go to `garbage`.
     fn mine(&self, garbage: &mut Garbage<T>) -> Option<MyCache<'_, T>> {
-        // SAFETY: `self.id` is this live core's id, its caches are `Cache<T>`, and they
-        // live as long as it does.
-        if let Some(mine) = unsafe { registry::find(self.id) } {
-            return Some(mine);
-        }
-        self.claim(garbage)
-    }
-
-    #[cold]
-    fn claim(&self, garbage: &mut Garbage<T>) -> Option<MyCache<'_, T>> {
-        let mut caches = lock(&self.caches);
-        if self.exits_pending() {
-            self.collect_exited(&mut caches, garbage);
-        }
-        let claimed = caches.claim(
+        self.caches.mine(
+            |caches| {
+                if self.caches.exits_pending() {
+                    self.collect_exited(caches, garbage);
+                }
+            },
             |state, published, epoch| state.reuse(published, epoch),
             |epoch| ThreadCache::new(Magazines::new(epoch), Published::default()),
-        )?;
-        let cache: *const Cache<T> = claimed.cache;
-        if registry::register(self.id, cache.cast(), claimed.link) {
-            // SAFETY: this thread just claimed the cache and registered it as its own; the
-            // cache lives as long as this core.
-            return Some(unsafe { Mine::new(&*cache) });
-        }
-        // SAFETY: the cache lives as long as this core; only its address is used here.
-        caches.release(unsafe { &*cache });
-        None
+        )
     }
 
     /// Moves exited threads' caches to the depot (taking the depot lock after the cache
@@ -151,7 +120,7 @@ impl<T> Core<T> {
 
     /// The owner, whose cache a sweep marked, ages it under the cache lock.
     fn age_own(&self, mine: &MyCache<'_, T>, garbage: &mut Garbage<T>) {
-        lock(&self.caches).own(mine, |state, published, epoch| {
+        self.caches.lock().own(mine, |state, published, epoch| {
             state.age(published, epoch, &self.budget, garbage);
         });
     }
@@ -236,9 +205,9 @@ impl<T> Core<T> {
             published.reused.bump();
         }
         drop(owner);
-        if found.is_none() && !*collected && self.exits_pending() {
+        if found.is_none() && !*collected && self.caches.exits_pending() {
             *collected = true;
-            self.collect_exited(&mut lock(&self.caches), garbage);
+            self.collect_exited(&mut self.caches.lock(), garbage);
             return None;
         }
         Some(found)
@@ -257,10 +226,10 @@ impl<T> Core<T> {
             match self.try_keep(kept, &mut garbage) {
                 None => break None,
                 Some(Ok(again)) => kept = again, // the cache aged: try again
-                Some(Err(refused)) if !collected && self.exits_pending() => {
+                Some(Err(refused)) if !collected && self.caches.exits_pending() => {
                     // Exited threads may hold reservations: collect them and try again.
                     collected = true;
-                    self.collect_exited(&mut lock(&self.caches), &mut garbage);
+                    self.collect_exited(&mut self.caches.lock(), &mut garbage);
                     kept = refused;
                 }
                 Some(Err(refused)) => break Some(refused),
@@ -315,12 +284,12 @@ impl<T> Core<T> {
     pub(crate) fn sweep(&self) {
         let mut garbage = Garbage::default();
         {
-            let mut caches = lock(&self.caches);
+            let mut caches = self.caches.lock();
             if caches.is_closed() {
                 return;
             }
             self.sweeping.fetch_add(1, Ordering::Relaxed);
-            if self.exits_pending() {
+            if self.caches.exits_pending() {
                 self.collect_exited(&mut caches, &mut garbage);
             }
             caches.sweep(|state, published, epoch| {
@@ -354,7 +323,7 @@ impl<T> Core<T> {
             sweeps: counters.sweeps.get(),
             ..Stats::default()
         };
-        let caches = lock(&self.caches);
+        let caches = self.caches.lock();
         let mut idle = self.lock_depot().held();
         for published in caches.published() {
             stats.reused += published.reused.get();
@@ -378,7 +347,7 @@ impl<T> Core<T> {
     pub(crate) unsafe fn close(&self) {
         let mut garbage = Garbage::default();
         {
-            let mut caches = lock(&self.caches);
+            let mut caches = self.caches.lock();
             // SAFETY: the caller is the pool's `Drop` (this function's contract).
             unsafe {
                 caches.close(|state, published| {

@@ -10,6 +10,7 @@ use crate::kept::Kept;
 use crate::pool::Pool;
 use crate::reset::Reset;
 use crate::sync::Arc;
+use std::borrow::{Borrow, BorrowMut};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -214,5 +215,49 @@ impl<T: Reset> DerefMut for PooledOwned<T> {
 impl<T: Reset + fmt::Debug> fmt::Debug for PooledOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The standard conversions and formatting, the same for both guards: each is a `T` on
+/// loan.
+macro_rules! guard_traits {
+    ($({$($generics:tt)*} $guard:ty),*) => {$(
+        impl<$($generics)*> AsRef<T> for $guard {
+            fn as_ref(&self) -> &T {
+                self
+            }
+        }
+
+        impl<$($generics)*> AsMut<T> for $guard {
+            fn as_mut(&mut self) -> &mut T {
+                self
+            }
+        }
+
+        impl<$($generics)*> Borrow<T> for $guard {
+            fn borrow(&self) -> &T {
+                self
+            }
+        }
+
+        impl<$($generics)*> BorrowMut<T> for $guard {
+            fn borrow_mut(&mut self) -> &mut T {
+                self
+            }
+        }
+    )*};
+}
+
+guard_traits!({T: Reset} Pooled<'_, T>, {T: Reset} PooledOwned<T>);
+
+impl<T: Reset + fmt::Display> fmt::Display for Pooled<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: Reset + fmt::Display> fmt::Display for PooledOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
     }
 }

@@ -160,7 +160,7 @@ impl<T: Reset> Pool<T> {
         self.core.get_or_init(|| {
             let core = Arc::new(Core::new(self.limits));
             // Every thread that makes or sees the core stores the same id.
-            self.id.store(core.id, Ordering::Relaxed);
+            self.id.store(core.caches.id(), Ordering::Relaxed);
             core
         })
     }
@@ -169,7 +169,7 @@ impl<T: Reset> Pool<T> {
     /// aging, which need the core from the start).
     pub(crate) fn with_core(limits: Limits, init: Init<T>, core: Arc<Core<T>>) -> Self {
         let pool = Self::from_parts(limits, init);
-        pool.id.store(core.id, Ordering::Relaxed);
+        pool.id.store(core.caches.id(), Ordering::Relaxed);
         let _ = pool.core.get_or_init(|| core);
         pool
     }

@@ -28,7 +28,10 @@
 //! mark caches, and live owners age their own on their next call.
 
 use crate::barrier;
-use crate::sync::{Arc, AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
+use crate::registry;
+use crate::sync::{
+    Arc, AtomicBool, AtomicU8, AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell, lock,
+};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
@@ -292,8 +295,80 @@ pub(crate) struct Claimed<'a, S, P> {
     pub(crate) link: Arc<CacheLink>,
 }
 
-impl<S, P> CacheList<S, P> {
+/// A pool's thread caches: the list behind the cache lock, the pool id the registry knows
+/// them by, and the count of exits waiting to be collected (readable without the lock).
+#[derive(Debug)]
+pub(crate) struct ThreadCaches<S, P> {
+    id: u64,
+    list: Mutex<CacheList<S, P>>,
+    exits: Arc<AtomicUsize>,
+}
+
+impl<S, P> ThreadCaches<S, P> {
     pub(crate) fn new() -> Self {
+        let list = CacheList::new();
+        Self {
+            id: registry::next_pool_id(),
+            exits: Arc::clone(&list.exits),
+            list: Mutex::new(list),
+        }
+    }
+
+    /// The id the registry knows this pool's caches by.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Takes the cache lock.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, CacheList<S, P>> {
+        lock(&self.list)
+    }
+
+    /// Whether some thread has exited since its cache was last collected: a hint, read
+    /// without the lock.
+    pub(crate) fn exits_pending(&self) -> bool {
+        self.exits.load(Ordering::Relaxed) > 0
+    }
+
+    /// The calling thread's cache, if the memo has it: the hot path.
+    #[inline(always)]
+    pub(crate) fn memoised(&self) -> Option<Mine<'_, S, P>> {
+        // SAFETY: `self.id` names this list, whose caches are `ThreadCache<S, P>` and live
+        // as long as `self`.
+        unsafe { registry::mine(self.id) }
+    }
+
+    /// The calling thread's cache, claiming and registering one if it has none: `prepare`
+    /// runs first under the cache lock (to collect exited threads' caches, say), `reuse`
+    /// readies an unowned cache, `make` makes a new one. `None` if the thread is tearing
+    /// down or the pool is being dropped.
+    pub(crate) fn mine(
+        &self,
+        prepare: impl FnOnce(&mut CacheList<S, P>),
+        reuse: impl FnOnce(&mut S, &P, u64),
+        make: impl FnOnce(u64) -> ThreadCache<S, P>,
+    ) -> Option<Mine<'_, S, P>> {
+        // SAFETY: as in `memoised`.
+        if let Some(mine) = unsafe { registry::find(self.id) } {
+            return Some(mine);
+        }
+        let mut list = self.lock();
+        prepare(&mut list);
+        let claimed = list.claim(reuse, make)?;
+        let cache: *const ThreadCache<S, P> = claimed.cache;
+        if registry::register(self.id, cache.cast(), claimed.link) {
+            // SAFETY: this thread just claimed the cache and registered it as its own; the
+            // cache lives as long as `self`.
+            return Some(unsafe { Mine::new(&*cache) });
+        }
+        // SAFETY: the cache lives as long as `self`; only its address is used here.
+        list.release(unsafe { &*cache });
+        None
+    }
+}
+
+impl<S, P> CacheList<S, P> {
+    fn new() -> Self {
         Self {
             entries: Vec::new(),
             epoch: 0,
@@ -304,17 +379,6 @@ impl<S, P> CacheList<S, P> {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
-    }
-
-    /// Whether some thread has exited since its cache was last collected. A hint, read
-    /// without the lock.
-    pub(crate) fn exits_hint(exits: &AtomicUsize) -> bool {
-        exits.load(Ordering::Relaxed) > 0
-    }
-
-    /// The pool's count of uncollected exits, for [`exits_hint`](CacheList::exits_hint).
-    pub(crate) fn exits(&self) -> &Arc<AtomicUsize> {
-        &self.exits
     }
 
     /// What every cache publishes.

@@ -13,11 +13,10 @@ use super::classes::Classes;
 use super::depot::{Depots, Dropped};
 use super::shelf::{Published, Refused, Shelf, Shelved};
 use super::stats::{BufferStats, ClassStats};
-use crate::registry;
 use crate::reset::ZeroFill;
 use crate::stats::{Counter, Discarded, Stats};
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, lock, yield_now};
-use crate::thread_cache::{CacheList, Mine, ThreadCache};
+use crate::sync::{AtomicUsize, Ordering, yield_now};
+use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
 
 type Shelves = CacheList<Shelf, Published>;
 type MyShelf<'a> = Mine<'a, Shelf, Published>;
@@ -56,12 +55,9 @@ pub(crate) struct Settings {
 
 #[derive(Debug)]
 pub(crate) struct Shared {
-    id: u64,
     pub(crate) classes: Classes,
     depots: Depots,
-    shelves: Mutex<Shelves>,
-    /// Uncollected thread exits: the shelf list's counter, read without its lock.
-    exits: Arc<AtomicUsize>,
+    shelves: ThreadCaches<Shelf, Published>,
     /// Per class, then one for what lies beyond the classes.
     counters: Box<[ClassCounters]>,
     sweeps: Counter,
@@ -83,12 +79,9 @@ pub(crate) const DETACHED: usize = usize::MAX;
 impl Shared {
     pub(crate) fn new(classes: Classes, max_idle_bytes: usize, settings: Settings) -> Self {
         let count = classes.count();
-        let shelves = CacheList::new();
         Self {
-            id: registry::next_pool_id(),
             depots: Depots::new(count, max_idle_bytes),
-            exits: Arc::clone(shelves.exits()),
-            shelves: Mutex::new(shelves),
+            shelves: ThreadCaches::new(),
             counters: (0..=count).map(|_| ClassCounters::default()).collect(),
             sweeps: Counter::default(),
             keep_max: AtomicUsize::new(classes.top()),
@@ -126,9 +119,7 @@ impl Shared {
             counters.created.bump();
             return (Vec::with_capacity(len), class);
         }
-        // SAFETY: `self.id` is this live pool's id, whose caches are `ThreadCache<Shelf,
-        // Published>` and live as long as `self`.
-        if let Some(mine) = unsafe { registry::mine::<Shelf, Published>(self.id) }
+        if let Some(mine) = self.shelves.memoised()
             && let Some(mut owner) = mine.enter()
         {
             let (shelf, published) = owner.parts();
@@ -174,12 +165,12 @@ impl Shared {
                     return (buf, server);
                 }
             }
-            if collected || !self.exits_pending() {
+            if collected || !self.shelves.exits_pending() {
                 break;
             }
             // Threads exited: their shelves may hold what we need.
             collected = true;
-            self.collect_exited(&mut lock(&self.shelves), &mut garbage);
+            self.collect_exited(&mut self.shelves.lock(), &mut garbage);
         }
         self.dispose(garbage);
         self.counters[class].created.bump();
@@ -220,8 +211,7 @@ impl Shared {
             self.counters[class].moved_in.bump();
         }
         let shelved = Shelved { class, buf };
-        // SAFETY: as in `take`.
-        if let Some(mine) = unsafe { registry::mine::<Shelf, Published>(self.id) }
+        if let Some(mine) = self.shelves.memoised()
             && let Some(mut owner) = mine.enter()
         {
             let (shelf, published) = owner.parts();
@@ -339,32 +329,16 @@ impl Shared {
         if self.settings.thread_bytes == 0 {
             return None;
         }
-        // SAFETY: as in `take`.
-        if let Some(mine) = unsafe { registry::find::<Shelf, Published>(self.id) } {
-            return Some(mine);
-        }
-        let mut shelves = lock(&self.shelves);
-        if self.exits_pending() {
-            self.collect_exited(&mut shelves, garbage);
-        }
         let count = self.classes.count();
-        let claimed = shelves.claim(
+        self.shelves.mine(
+            |shelves| {
+                if self.shelves.exits_pending() {
+                    self.collect_exited(shelves, garbage);
+                }
+            },
             |shelf, _, epoch| shelf.reuse(epoch),
             |epoch| ThreadCache::new(Shelf::new(epoch), Published::new(count)),
-        )?;
-        let cache: *const ThreadCache<Shelf, Published> = claimed.cache;
-        if registry::register(self.id, cache.cast(), claimed.link) {
-            // SAFETY: this thread just claimed the shelf and registered it as its own; it
-            // lives as long as `self`.
-            return Some(unsafe { Mine::new(&*cache) });
-        }
-        // SAFETY: the shelf lives as long as `self`; only its address is used here.
-        shelves.release(unsafe { &*cache });
-        None
-    }
-
-    fn exits_pending(&self) -> bool {
-        Shelves::exits_hint(&self.exits)
+        )
     }
 
     /// Moves exited threads' shelves to the depots (the caller holds the cache lock).
@@ -378,7 +352,7 @@ impl Shared {
     /// The owner, whose shelf a sweep marked, ages it under the cache lock.
     fn age_own(&self, mine: &MyShelf<'_>, garbage: &mut Vec<Shelved>) {
         let start = garbage.len();
-        lock(&self.shelves).own(mine, |shelf, published, epoch| {
+        self.shelves.lock().own(mine, |shelf, published, epoch| {
             shelf.age(epoch, &self.depots, published, garbage);
         });
         self.count_aged_out(&garbage[start..]);
@@ -403,12 +377,12 @@ impl Shared {
     pub(crate) fn sweep(&self) {
         let mut garbage = Vec::new();
         {
-            let mut shelves = lock(&self.shelves);
+            let mut shelves = self.shelves.lock();
             if shelves.is_closed() {
                 return;
             }
             self.sweeping.fetch_add(1, Ordering::Relaxed);
-            if self.exits_pending() {
+            if self.shelves.exits_pending() {
                 self.collect_exited(&mut shelves, &mut garbage);
             }
             let start = garbage.len();
@@ -435,7 +409,7 @@ impl Shared {
 
     /// Requests so far, per class, then beyond the top.
     fn requests(&self) -> Vec<u64> {
-        let shelves = lock(&self.shelves);
+        let shelves = self.shelves.lock();
         let mut requests: Vec<u64> = self.counters.iter().map(|c| c.requests.get()).collect();
         for published in shelves.published() {
             for (count, figures) in requests.iter_mut().zip(published.classes.iter()) {
@@ -492,7 +466,7 @@ impl Shared {
             .collect();
         let (mut shelved_bytes, mut shelves_owned) = (0usize, 0usize);
         {
-            let shelves = lock(&self.shelves);
+            let shelves = self.shelves.lock();
             for published in shelves.published() {
                 shelves_owned += usize::from(published.reserved.load(Ordering::Relaxed) > 0);
                 for (row, figures) in rows.iter_mut().zip(published.classes.iter()) {
@@ -549,7 +523,7 @@ impl Shared {
     pub(crate) unsafe fn close(&self) {
         let mut garbage = Vec::new();
         {
-            let mut shelves = lock(&self.shelves);
+            let mut shelves = self.shelves.lock();
             // SAFETY: the caller's contract.
             unsafe {
                 shelves
