@@ -28,51 +28,147 @@
 //! # Design
 //!
 //! ```text
-//!  get ─► this thread's cache ─► shared depot ─► victim generation ─► init()
-//!         (two magazines, no      (Mutex, whole    (last sweep's
-//!          lock, no atomic RMW)    magazines move)  depot; reused last)
+//!  get ─► this thread's cache ─────► shared depot ─► victims ─► init()
+//!         (hot slot, two magazines,   (a mutex; whole    (last sweep's objects,
+//!          its victims; no lock,       magazines move)    taken one at a time)
+//!          no atomic read-modify-write)
 //!
-//!  guard drop ─► reset() ─► too large? drop ─► thread cache ─► depot ─► over limit? drop
+//!  guard drop ─► reset() ─► too large? drop ─► thread cache ─► depot ─► over budget? drop
 //!
-//!  sweep():  victim ─► dropped,   depot ─► victim,   thread caches age on their next visit
+//!  sweep():  every level's victims ─► dropped;  what each level holds ─► its victims
 //! ```
 //!
-//! - **Per-thread caches**, after Go's per-P `private` slot and Bonwick's magazines: a get
-//!   and a return on a warm thread take no lock and do no atomic read-modify-write. When a
-//!   thread's two magazines are both empty or both full, it trades a whole magazine with
-//!   the shared depot, so producer and consumer threads settle into a steady state that
+//! - **Thread caches**, after Go's per-P caches and Bonwick's magazines: a get and a return
+//!   on a warm thread take no lock and do no atomic read-modify-write; the object returned
+//!   last sits in a hot slot, so a thread that uses one object at a time touches nothing
+//!   else. When a thread's magazines are both empty or both full it trades a whole magazine
+//!   with the depot, so producer and consumer threads settle into a steady state that
 //!   allocates nothing.
-//! - **A victim generation**, after Go 1.13: [`Pool::sweep`] drops the victims and demotes
-//!   the depot, so idle objects are freed within two sweeps and memory follows the working
-//!   set. Sweeps run when called, or on a timer ([`PoolBuilder::age_every`]).
+//! - **Aging**, after Go 1.13's victim cache: [`Pool::sweep`] drops every level's victims
+//!   and turns what each level holds into victims, so an idle object is freed by the second
+//!   sweep after its last use, wherever it sits: in the shared depot, or in the cache of a
+//!   thread that is busy, quiet or gone. Sweeps run when called, or on a timer
+//!   ([`PoolBuilder::age_every`]).
+//! - **Any thread reclaims any cache**: a sweep takes the cache of a thread that is not in
+//!   the pool at that moment, through a handshake whose owner side is two plain stores and
+//!   whose sweeper side is Linux's `membarrier` (elsewhere, live threads age their own caches
+//!   on their next call). A thread that exits hands its caches back from a thread-local
+//!   destructor that touches no pool and takes no lock; the pool collects them, with their
+//!   budget, on its next slow path or sweep.
 //! - **Bounded memory**: per-thread caps, a total cap on idle objects and bytes, and a
 //!   largest object worth keeping, all counted in [`Stats`] when they drop something.
-//!   Thread caches live in `thread_local::ThreadLocal`, whose slots are reused by new
-//!   threads, so memory scales with threads alive at once, not every thread that ever used
-//!   the pool.
 //! - **[`Reset`] is the contract**: nothing is reused without being reset, and types whose
 //!   state a pool cannot clear (channel ends, `Rc`, files) do not implement it, so they
 //!   cannot be pooled by accident. `#[derive(Reset)]` resets every field and refuses
 //!   fields it cannot reset, at compile time.
 //!
+//! ## Words
+//!
+//! One word per idea, in the code as here:
+//!
+//! | word | meaning |
+//! |---|---|
+//! | *idle* | kept for reuse, not in use: [`Stats::idle`] counts idle objects wherever they are |
+//! | *level* | where idle objects sit: a thread cache, or the shared depot |
+//! | *thread cache* | one thread's cache for one pool (for a [`BufferPool`], its *shelf*) |
+//! | *magazine* | a batch of idle objects that moves between a thread cache and the depot whole |
+//! | *depot* | the level every thread shares |
+//! | *victims* | what a level held at the last sweep; the next sweep drops what is left of them |
+//! | *sweep* | one aging cycle over every level |
+//! | *reclaim* | a sweep aging a thread cache whose owner is out |
+//! | *collect* | the pool taking back the cache of a thread that exited |
+//! | *budget* | the pool's `max_idle` objects and bytes; a thread cache holds a *reservation* of it |
+//! | *discard* | drop an object instead of keeping it, counted by reason in [`Discarded`] |
+//!
+//! # Choosing limits
+//!
+//! Every limit is optional, and every default is in the tables on [`PoolBuilder`] and
+//! [`BufferPoolBuilder`]. What each one is for:
+//!
+//! - [`thread_cache`](PoolBuilder::thread_cache) (default 16): how many idle objects one
+//!   thread keeps without touching shared state. Idle memory in thread caches is at most
+//!   (threads alive at once) x this, until two sweeps free it.
+//! - [`max_idle`](PoolBuilder::max_idle) / [`max_idle_bytes`](PoolBuilder::max_idle_bytes)
+//!   (default: none): a hard ceiling on what the pool keeps idle, thread caches included. A
+//!   return over it is dropped (`over_limit`).
+//! - [`max_object_bytes`](PoolBuilder::max_object_bytes) (default: none): objects that grew
+//!   past this are dropped on return (`too_large`). Set it for anything that can grow, or
+//!   use `#[reset(max_capacity = n)]` on the field that grows.
+//! - [`age_every`](PoolBuilder::age_every) (default: never): sweeps on a timer, so memory
+//!   falls back when load falls without anyone calling [`sweep`](Pool::sweep). An idle object
+//!   lives at most two intervals.
+//!
+//! Recipes for the four stories in the README:
+//!
+//! - **A proxy's buffers, 10 KB to 3 MB** (mean about 100 KB): [`BufferPool::new()`]. Each
+//!   thread keeps up to 256 KiB of the buffers it released last, across classes, and gets
+//!   back the one it used last (warm in its CPU's cache); bigger and older ones go to the
+//!   shared class depots, where a miss takes the smallest that fits. Add
+//!   `.age_every(Duration::from_secs(10))` so memory falls back when traffic does, and
+//!   `.max_idle_bytes(..)` if the pool must never keep more than a fixed amount. Measured by
+//!   `cargo run --release --example proxy_buffers`.
+//! - **A buffer that grew keeps its capacity**: a `Pool<Vec<u8>>` with
+//!   `.max_object_bytes(1 << 20)`, or a derived `Reset` with `#[reset(max_capacity = n)]` on
+//!   the buffer field; [`Stats::discarded`] shows what was refused.
+//! - **A preallocated free list of fixed-size blocks**: `Pool::builder().init(|| vec![0;
+//!   4096]).build()` and [`prefill`](Pool::prefill); [`BufferPool::calibrate`] measures which
+//!   sizes requests need before you choose.
+//! - **Objects with state** (a request struct with maps, locks, channels): derive [`Reset`];
+//!   a field it cannot reset is a compile error that names the field. Connections and other
+//!   resources with identity do not belong in a pool: they have no `Reset`.
+//!
+//! # Architecture
+//!
+//! | file | holds |
+//! |---|---|
+//! | `pool.rs` | [`Pool`]: the API and the fast paths of get and return |
+//! | `core.rs` | a pool's shared part (made on first use) and its slow paths |
+//! | `magazines.rs` | what a `Pool`'s thread cache holds, and its trades with the depot |
+//! | `depot.rs` | the shared level and its victims |
+//! | `thread_cache.rs` | a thread cache, the handshake that lets sweeps reclaim it, the list of them |
+//! | `registry.rs` | which caches this thread owns (a memo and a registry in thread-locals) |
+//! | `barrier.rs` | the asymmetric barrier (`membarrier`) behind the handshake |
+//! | `kept.rs` | an idle object in its box; garbage dropped after every lock is released |
+//! | `budget.rs`, `limits.rs` | the idle budget and the limits |
+//! | `aging.rs` | the aging thread |
+//! | `guard.rs` | [`Pooled`] and [`PooledOwned`] |
+//! | `builder.rs`, `stats.rs`, `reset.rs` | [`PoolBuilder`], [`Stats`], [`Reset`] and its impls |
+//! | `buffer/` | [`BufferPool`]: `shared.rs` (paths), `shelf.rs` (thread caches), `depot.rs`, `classes.rs`, `calibrate.rs`, `stats.rs`, `builder.rs`, `guard.rs`, `trim.rs` |
+//! | `sync.rs` | the one switch between std and loom |
+//!
 //! # Safety and correctness
 //!
-//! `unsafe` lives in two places in the shipped code: the per-thread cache (`local.rs`, one
-//! owner-only cell access) and the guards (`guard.rs`, moving the object out exactly once);
-//! a third, the loom stand-in for `thread_local` in `sync.rs`, exists only under
-//! `cfg(loom)`. Every concurrency primitive comes through that one `sync` module, so the
-//! loom models check the pool's own code; miri runs the unit and integration tests.
+//! `unsafe` is confined to the per-thread level: `thread_cache.rs` (the owner's and the
+//! reclaimer's access to a cache's state, each argued from the handshake), `registry.rs`
+//! (turning a memo entry back into this thread's cache), and one call each from the fast
+//! path in `pool.rs` and the pools' `Drop`s; beyond it, `guard.rs` moves the object out of a
+//! guard exactly once, `barrier.rs` and `buffer/trim.rs` make one system call each, and
+//! `buffer/guard.rs` implements `bytes::BufMut` by delegation. Every block carries a
+//! `// SAFETY:` argument. Every concurrency primitive comes through `sync.rs`, so the loom
+//! models (`tests/loom_*.rs`) check the pool's own code, the reclaim handshake included;
+//! miri runs the unit tests, the integration tests and the doctests.
 //!
 //! # Panics
 //!
 //! If `reset` panics, the object is dropped, not pooled, and the pool stays usable; a
-//! guard dropped while its thread unwinds drops its object without resetting it.
+//! guard dropped while its thread unwinds drops its object without resetting it. A
+//! panicking `Drop` of an object the pool discards (aged out, over a limit, or with the
+//! pool) does not stop the others from being dropped; the first panic continues after.
+//! No user code runs while the pool holds a lock or is inside a thread cache.
 //!
 //! # Feature flags
 //!
 //! - `derive` (on by default): `#[derive(Reset)]`, re-exported from the `pool-derive` crate,
 //!   so `use pool_core::Reset;` brings in both the trait and the derive. Without it,
 //!   implement [`Reset`] by hand.
+//! - `bytes`: `bytes::BufMut` for [`Buffer`] and [`BufferOwned`], `BufferOwned::freeze`
+//!   into `bytes::Bytes` without a copy (the buffer returns to its pool when the last clone
+//!   drops), and [`Reset`] for `bytes::BytesMut`.
+//!
+//! The chaos mode is a `cfg`, not a feature, so that no dependency can turn it on for you:
+//! `RUSTFLAGS="--cfg pool_chaos"` drops one return in four and mixes up reuse order (see
+//! Go's race mode), to flush out code that relies on getting "its" object back.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
 
 // Lets the derive's absolute `::pool_core::` paths resolve inside this crate's own tests.

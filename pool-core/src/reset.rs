@@ -348,6 +348,7 @@ reset_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
 /// Clears the buffer and keeps its allocation (when this handle is its only owner; a
 /// `BytesMut` split from a shared buffer keeps only its own part).
 #[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 impl Reset for bytes::BytesMut {
     #[inline]
     fn reset(&mut self) {

@@ -112,6 +112,7 @@ impl BufferOwned {
     /// assert_eq!(buffers.stats().total.returned, 1, "back in the pool");
     /// ```
     #[cfg(feature = "bytes")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
     pub fn freeze(self) -> bytes::Bytes {
         bytes::Bytes::from_owner(self)
     }
@@ -216,6 +217,7 @@ macro_rules! buffer_traits {
         // for writes of `remaining_mut` bytes, and that `advance_mut` only exposes bytes
         // the caller initialised) carry over unchanged.
         #[cfg(feature = "bytes")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
         unsafe impl bytes::BufMut for $guard {
             #[inline]
             fn remaining_mut(&self) -> usize {
