@@ -37,10 +37,8 @@ use std::mem;
 /// A thread cache's objects, for one pool.
 #[derive(Debug)]
 pub(crate) struct Magazines<T> {
-    /// The object returned last, and its bytes (kept here too, so a get need not read the
-    /// object's box to account for it).
+    /// The object returned last (its bytes are published in [`Published`]).
     hot: Option<Kept<T>>,
-    hot_bytes: usize,
     loaded: Magazine<T>,
     spare: Magazine<T>,
     /// What `loaded` and `spare` held at the last sweep.
@@ -56,8 +54,12 @@ pub(crate) struct Magazines<T> {
 /// (plain load and store, no read-modify-write), read by anyone.
 #[derive(Debug, Default)]
 pub(crate) struct Published {
+    /// Objects and bytes in the magazines and victims.
     held_objects: AtomicUsize,
     held_bytes: AtomicUsize,
+    /// The hot object's bytes plus one (saturating), or 0 if the hot slot is empty: one
+    /// store is all a get or return that stays in the hot slot publishes.
+    hot: AtomicUsize,
     pub(crate) reused: OwnedCounter,
     pub(crate) returned: OwnedCounter,
 }
@@ -66,27 +68,46 @@ impl Published {
     /// Idle objects and bytes in the cache.
     #[inline(always)]
     pub(crate) fn held(&self) -> Amount {
+        let hot = self.hot.load(Ordering::Relaxed);
+        Amount {
+            objects: self.held_objects.load(Ordering::Relaxed) + usize::from(hot != 0),
+            bytes: self
+                .held_bytes
+                .load(Ordering::Relaxed)
+                .saturating_add(hot.saturating_sub(1)),
+        }
+    }
+
+    /// Objects and bytes in the magazines and victims, without the hot object.
+    #[inline(always)]
+    fn in_magazines(&self) -> Amount {
         Amount {
             objects: self.held_objects.load(Ordering::Relaxed),
             bytes: self.held_bytes.load(Ordering::Relaxed),
         }
     }
 
-    /// Records that `amount` came in. Objects cannot overflow (a cache holds at most four
-    /// magazines); bytes, which users report, saturate.
+    #[inline(always)]
+    fn set_hot(&self, bytes: Option<usize>) {
+        let code = bytes.map_or(0, |bytes| bytes.saturating_add(1));
+        self.hot.store(code, Ordering::Relaxed);
+    }
+
+    /// Records that `amount` came into the magazines. Objects cannot overflow (a cache
+    /// holds at most four magazines); bytes, which users report, saturate.
     #[inline(always)]
     fn add(&self, amount: Amount) {
-        let held = self.held();
+        let held = self.in_magazines();
         self.held_objects
             .store(held.objects + amount.objects, Ordering::Relaxed);
         self.held_bytes
             .store(held.bytes.saturating_add(amount.bytes), Ordering::Relaxed);
     }
 
-    /// Records that `amount` went out.
+    /// Records that `amount` went out of the magazines.
     #[inline(always)]
     fn sub(&self, amount: Amount) {
-        let held = self.held();
+        let held = self.in_magazines();
         self.held_objects.store(
             held.objects.saturating_sub(amount.objects),
             Ordering::Relaxed,
@@ -100,7 +121,6 @@ impl<T> Magazines<T> {
     pub(crate) fn new(epoch: u64) -> Self {
         Self {
             hot: None,
-            hot_bytes: 0,
             loaded: Vec::new(),
             spare: Vec::new(),
             victims: [Vec::new(), Vec::new()],
@@ -142,7 +162,7 @@ impl<T> Magazines<T> {
     #[inline(always)]
     pub(crate) fn pop(&mut self, held: &Published) -> Option<Kept<T>> {
         if let Some(kept) = self.hot.take() {
-            held.sub(Amount::one(self.hot_bytes));
+            held.set_hot(None);
             return Some(kept);
         }
         self.pop_magazine(held)
@@ -179,15 +199,16 @@ impl<T> Magazines<T> {
         if !held.held().plus(amount).fits(self.reserved) {
             return Err(kept);
         }
-        if let Some(previous) = self.hot.take()
-            && let Err(previous) = self.store(previous, limits)
-        {
-            self.hot = Some(previous); // no room behind it: as it was
-            return Err(kept);
+        if let Some(previous) = self.hot.take() {
+            let moved = previous.amount();
+            if let Err(previous) = self.store(previous, limits) {
+                self.hot = Some(previous); // no room behind it: as it was
+                return Err(kept);
+            }
+            held.add(moved);
         }
         self.hot = Some(kept);
-        self.hot_bytes = amount.bytes;
-        held.add(amount);
+        held.set_hot(Some(amount.bytes));
         Ok(())
     }
 
@@ -310,7 +331,7 @@ impl<T> Magazines<T> {
         if behind == 0 {
             return;
         }
-        self.fold_hot();
+        self.fold_hot(held);
         let [older, newer] = mem::take(&mut self.victims);
         self.discard(older, held, budget, garbage);
         self.discard(newer, held, budget, garbage);
@@ -330,8 +351,10 @@ impl<T> Magazines<T> {
 
     /// Moves the hot object into `loaded` (which may grow past a magazine: only aging and
     /// flushing do this, and `loaded` then becomes victims or goes to the depot).
-    fn fold_hot(&mut self) {
+    fn fold_hot(&mut self, held: &Published) {
         if let Some(kept) = self.hot.take() {
+            held.set_hot(None);
+            held.add(kept.amount());
             self.loaded.push(kept);
         }
     }
@@ -361,7 +384,7 @@ impl<T> Magazines<T> {
         garbage: &mut Garbage<T>,
     ) {
         self.age(held, epoch, budget, garbage);
-        self.fold_hot();
+        self.fold_hot(held);
         for magazine in [mem::take(&mut self.loaded), mem::take(&mut self.spare)] {
             if magazine.is_empty() {
                 depot.give_empty(magazine);
@@ -379,7 +402,7 @@ impl<T> Magazines<T> {
 
     /// Everything to `garbage`, for a pool that is being dropped.
     pub(crate) fn drain(&mut self, held: &Published, budget: &Budget, garbage: &mut Garbage<T>) {
-        self.fold_hot();
+        self.fold_hot(held);
         for magazine in [mem::take(&mut self.loaded), mem::take(&mut self.spare)]
             .into_iter()
             .chain(mem::take(&mut self.victims))
