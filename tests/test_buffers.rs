@@ -208,7 +208,10 @@ fn the_idle_byte_budget_is_shared_by_all_classes() {
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
-#[cfg_attr(miri, ignore = "thousands of requests are slow under miri; unit tests cover calibration")]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of requests are slow under miri; unit tests cover calibration"
+)]
 fn calibration_stops_keeping_rare_huge_buffers() {
     let pool = BufferPool::new();
     // A synthetic distribution: 97% small (8-16 KiB), 3% huge (2 MiB class).
@@ -253,7 +256,10 @@ fn too_few_requests_do_not_calibrate() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "thousands of requests are slow under miri; unit tests cover calibration")]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of requests are slow under miri; unit tests cover calibration"
+)]
 fn racing_calibrations_report_sane_counts() {
     let pool = BufferPool::builder().auto_calibrate(true).build();
     let requests_made = 4 * 2_000;
