@@ -52,16 +52,15 @@ impl Measured {
     pub fn rate(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64()
     }
+}
 
-    /// The `q` quantile of the latencies (nearest rank), in milliseconds.
-    pub fn latency_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let rank =
-            ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
-        self.latencies[rank - 1].as_secs_f64() * 1e3
-    }
+/// The `q` quantile of sorted `latencies` (nearest rank); zero if there are none.
+pub fn quantile(latencies: &[Duration], q: f64) -> Duration {
+    let rank = (q * latencies.len() as f64).ceil() as usize;
+    latencies
+        .get(rank.clamp(1, latencies.len().max(1)) - 1)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Runs `load` against the server at `addr` on a runtime of its own (tokio's default worker

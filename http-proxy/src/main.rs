@@ -5,20 +5,23 @@
 //! the same server allocating each body fresh.
 //!
 //! ```text
-//! cargo run --release -p pool-http-example       # 100,000 requests or 30 s per strategy
+//! cargo run --release -p pool-http-example     # 5 rounds of 20,000 requests, at most 60 s
 //! cargo run --release -p pool-http-example -- --requests 2000 --seconds 20
 //! cargo run --release -p pool-http-example -- --serve-only --seconds 30 --port 8080
 //! ```
 //!
-//! Default mode: for each strategy (pool, then fresh) a server in a child process of its
-//! own, so each starts from a fresh heap, and a bounded client in this process: 8
-//! keep-alive connections on 127.0.0.1, one request in flight each, until the request count
-//! or the time limit, whichever comes first; every byte of every body is checked. It prints
-//! requests/s, p50 and p99 latency, the server's peak RSS, its RSS once the load stopped
-//! and after two sweeps, and a verdict line.
+//! Default mode: rounds (`--rounds`, default 5), each running both strategies in turn, the
+//! order alternating from round to round. A run is a server in a child process of its own,
+//! so each starts from a fresh heap, and a bounded client in this process: 8 keep-alive
+//! connections on 127.0.0.1, one request in flight each, until the request count
+//! (`--requests`, per run) or the run's share of the time limit (`--seconds`, for the whole
+//! program), whichever comes first; every byte of every body is checked. It prints, per
+//! strategy, requests/s, p50 and p99 latency, the server's peak RSS, its RSS once the load
+//! stopped and after two sweeps, and a verdict line with each round's speed ratio, which
+//! shows the run-to-run noise.
 //!
 //! `--serve-only`: the server alone on 127.0.0.1 (`--port`, default 8080; `--strategy pool`
-//! or `fresh`), for `--seconds` (default 30), then it prints what it served and its memory
+//! or `fresh`), for `--seconds` (default 60), then it prints what it served and its memory
 //! figures and exits: for a load generator such as `wrk` (README.md shows the command).
 //! `GET /body/<bytes>` serves that many bytes, `GET /random` a size from the story's
 //! distribution.
@@ -41,8 +44,9 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-const DEFAULT_REQUESTS: u64 = 100_000;
-const DEFAULT_SECONDS: u64 = 30;
+const DEFAULT_ROUNDS: usize = 5;
+const DEFAULT_REQUESTS: u64 = 20_000;
+const DEFAULT_SECONDS: u64 = 60;
 const DEFAULT_CONNECTIONS: usize = 8;
 const DEFAULT_PORT: u16 = 8080;
 /// How long a stopping server waits for its connections to close before taking its figures.
@@ -51,6 +55,7 @@ const SERVE_ONLY_DRAIN: Duration = Duration::from_secs(1);
 
 /// What the default mode's columns mean.
 const LEGEND: &str = "\
+Medians over the rounds, except requests (all rounds') and p50, p99 (over every request).
 req/s, MB/s: requests completed and body bytes received, over the run's time.
 p50, p99 ms: latency from sending a request to its body's last byte.
 peak, after load, after sweeps: the server process's RSS, in MiB above its RSS before the
@@ -59,19 +64,22 @@ peak, after load, after sweeps: the server process's RSS, in MiB above its RSS b
   nothing to sweep).
 allocated: body buffers the server allocated.
 The pool's memory \"fell back\" if after the sweeps it is within a tenth of its peak, or
-1 MiB, of the RSS before the first request. One run per strategy: differences of a few
-percent are within run-to-run noise.";
+1 MiB, of the RSS before the first request. The per-round ratios in the verdict show the
+run-to-run noise (other processes on the machine weigh on one run and not the next).";
 
 const USAGE: &str = "\
-usage: pool-http-example [--requests N] [--seconds S] [--connections C] [--verbose]
+usage: pool-http-example [--rounds R] [--requests N] [--seconds S] [--connections C] [--verbose]
        pool-http-example --serve-only [--seconds S] [--port P] [--strategy pool|fresh] [--verbose]
-defaults: --requests 100000 --seconds 30 --connections 8 --port 8080 --strategy pool";
+--requests: per run (one strategy in one round); --seconds: in all, shared equally by the runs
+defaults: --rounds 5 --requests 20000 --seconds 60 --connections 8;
+          --serve-only --seconds 60 --port 8080 --strategy pool";
 
 /// The command line.
 struct Options {
     serve_only: bool,
     /// `--child <strategy>`: this process is one strategy's server in the default mode.
     child: Option<Strategy>,
+    rounds: usize,
     requests: u64,
     seconds: u64,
     connections: usize,
@@ -85,6 +93,7 @@ impl Options {
         let mut options = Options {
             serve_only: false,
             child: None,
+            rounds: DEFAULT_ROUNDS,
             requests: DEFAULT_REQUESTS,
             seconds: DEFAULT_SECONDS,
             connections: DEFAULT_CONNECTIONS,
@@ -97,6 +106,7 @@ impl Options {
             match arg.as_str() {
                 "--serve-only" => options.serve_only = true,
                 "--verbose" => options.verbose = true,
+                "--rounds" => options.rounds = number(&arg, &value()?)?,
                 "--requests" => options.requests = number(&arg, &value()?)?,
                 "--seconds" => options.seconds = number(&arg, &value()?)?,
                 "--connections" => options.connections = number(&arg, &value()?)?,
@@ -106,8 +116,8 @@ impl Options {
                 _ => return Err(format!("unknown argument {arg}")),
             }
         }
-        if options.connections == 0 {
-            return Err("--connections must be at least 1".into());
+        if options.connections == 0 || options.rounds == 0 {
+            return Err("--connections and --rounds must be at least 1".into());
         }
         Ok(options)
     }
@@ -186,6 +196,9 @@ fn serve_only(options: &Options) -> Result<(), Failure> {
         mib(report.after_load as f64),
         mib(report.after_sweeps as f64),
     );
+    if report.stats.is_none() {
+        println!("fresh allocation: the sweeps had nothing to sweep");
+    }
     if let Some(stats) = &report.stats {
         println!(
             "pool: {} buffers created, {} reused; idle after the sweeps: {} buffers, {} bytes",
@@ -252,7 +265,6 @@ impl Figures {
 
 /// One strategy's run: the client's figures and the server's.
 struct Run {
-    strategy: Strategy,
     client: Measured,
     server: Figures,
 }
@@ -291,37 +303,120 @@ fn run_strategy(exe: &Path, strategy: Strategy, load: Load, verbose: bool) -> Re
         "the {} server reported nothing ({status})",
         strategy.arg()
     ))?;
-    Ok(Run {
-        strategy,
-        client,
-        server,
-    })
+    for (key, what) in [
+        (
+            "still_open",
+            "connections still open when its figures were taken",
+        ),
+        ("broken", "connections that ended with an error"),
+    ] {
+        if server.get(key) != 0.0 {
+            println!(
+                "note: {} server: {} {what}",
+                strategy.arg(),
+                server.get(key)
+            );
+        }
+    }
+    Ok(Run { client, server })
 }
 
-/// The default mode: both strategies, one row each, and the verdict.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// One strategy's rounds, summed up: medians over the rounds, latencies over every request.
+struct Summary {
+    completed: u64,
+    rate: f64,
+    megabytes_per_second: f64,
+    /// Every request's latency, of every round, sorted.
+    latencies: Vec<Duration>,
+    peak: f64,
+    after_load: f64,
+    after_sweeps: f64,
+    allocated: f64,
+}
+
+impl Summary {
+    fn new(runs: &[Run]) -> Summary {
+        let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let mut latencies: Vec<Duration> = runs
+            .iter()
+            .flat_map(|run| run.client.latencies.iter().copied())
+            .collect();
+        latencies.sort_unstable();
+        Summary {
+            completed: runs.iter().map(|run| run.client.completed).sum(),
+            rate: med(&|run| run.client.rate()),
+            megabytes_per_second: med(&|run| {
+                run.client.bytes as f64 / 1e6 / run.client.elapsed.as_secs_f64()
+            }),
+            latencies,
+            peak: med(&|run| run.server.get("peak")),
+            after_load: med(&|run| run.server.get("after_load")),
+            after_sweeps: med(&|run| run.server.get("after_sweeps")),
+            allocated: med(&|run| run.server.get("created")),
+        }
+    }
+
+    /// The `q` quantile of the latencies (nearest rank), in milliseconds.
+    fn latency_ms(&self, q: f64) -> f64 {
+        client::quantile(&self.latencies, q).as_secs_f64() * 1e3
+    }
+}
+
+/// The default mode: both strategies in interleaved rounds, one row each, and the verdict.
 fn compare(options: &Options) -> Result<(), Failure> {
+    let runs_in_all = 2 * options.rounds;
     let load = Load {
         connections: options.connections,
         requests: options.requests,
-        time_limit: Duration::from_secs(options.seconds),
+        time_limit: Duration::from_secs(options.seconds) / runs_in_all as u32,
     };
     println!(
-        "http proxy: tokio + hyper, HTTP/1.1 on 127.0.0.1; each strategy's server in a process of \
+        "http proxy: tokio + hyper, HTTP/1.1 on 127.0.0.1; {} rounds, each running the pool's \
+         server and then fresh allocation's (the order alternates), each server in a process of \
          its own\n\
-         load: {} keep-alive connections, up to {} requests or {} s per strategy; every byte of \
-         every body checked\n\
+         load per run: {} keep-alive connections, up to {} requests or {:.1} s ({} s in all); \
+         every byte of every body checked\n\
          bodies: 10 KB to 3 MB, log-normal, mean {:.0} KB (seed {:#x})\n",
+        options.rounds,
         load.connections,
         load.requests,
+        load.time_limit.as_secs_f64(),
         options.seconds,
         workload::sample_mean(100_000) / 1000.0,
         workload::SEED,
     );
     let exe = std::env::current_exe()?;
-    let mut runs = Vec::new();
-    for strategy in Strategy::ALL {
-        runs.push(run_strategy(&exe, strategy, load, options.verbose)?);
+    let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..options.rounds {
+        // Alternate which strategy runs first, so neither always meets a cold machine.
+        for offset in 0..2 {
+            let index = (round + offset) % 2;
+            let run = run_strategy(&exe, Strategy::ALL[index], load, options.verbose)?;
+            runs[index].push(run);
+        }
     }
+    // Each round's pool rate over the same round's fresh rate.
+    let ratios: Vec<f64> = runs[0]
+        .iter()
+        .zip(&runs[1])
+        .map(|(pool, fresh)| pool.client.rate() / fresh.client.rate())
+        .collect();
+    let shortest = runs
+        .iter()
+        .flatten()
+        .map(|run| run.client.elapsed)
+        .min()
+        .unwrap_or_default();
+    let [pool, fresh] = [Summary::new(&runs[0]), Summary::new(&runs[1])];
 
     println!(
         "{:<20} {:>8} {:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>12} {:>9}",
@@ -336,92 +431,71 @@ fn compare(options: &Options) -> Result<(), Failure> {
         "after sweeps",
         "allocated",
     );
-    for run in &runs {
+    for (strategy, summary) in Strategy::ALL.iter().zip([&pool, &fresh]) {
         println!(
             "{:<20} {:>8} {:>8.0} {:>7.0} {:>7.2} {:>7.2} {:>9} {:>10} {:>12} {:>9}",
-            run.strategy.name(),
-            run.client.completed,
-            run.client.rate(),
-            run.client.bytes as f64 / 1e6 / run.client.elapsed.as_secs_f64(),
-            run.client.latency_ms(0.50),
-            run.client.latency_ms(0.99),
-            mib(run.server.get("peak")),
-            mib(run.server.get("after_load")),
-            mib(run.server.get("after_sweeps")),
-            run.server.get("created"),
+            strategy.name(),
+            summary.completed,
+            summary.rate,
+            summary.megabytes_per_second,
+            summary.latency_ms(0.50),
+            summary.latency_ms(0.99),
+            mib(summary.peak),
+            mib(summary.after_load),
+            mib(summary.after_sweeps),
+            summary.allocated,
         );
     }
     println!("\n{LEGEND}");
-    for run in &runs {
-        for (key, what) in [
-            (
-                "still_open",
-                "connections still open when its figures were taken",
-            ),
-            ("broken", "connections that ended with an error"),
-        ] {
-            if run.server.get(key) != 0.0 {
-                println!(
-                    "note: {} server: {} {what}",
-                    run.strategy.arg(),
-                    run.server.get(key)
-                );
-            }
-        }
-    }
-    println!("\n{}", verdict(&runs[0], &runs[1]));
+    println!("\n{}", verdict(&pool, &fresh, &ratios, shortest));
     Ok(())
 }
 
 /// Which strategy was faster and by how much, and whether the pool's memory fell back.
-fn verdict(pool: &Run, fresh: &Run) -> String {
-    let ratio = pool.client.rate() / fresh.client.rate();
+fn verdict(pool: &Summary, fresh: &Summary, ratios: &[f64], shortest: Duration) -> String {
+    let ratio = median(ratios.to_vec());
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     let speed = if ratio >= 1.0 {
         format!(
-            "the pool was faster, by {:.1}% ({ratio:.3}x the requests/s of fresh allocation)",
+            "the pool was faster, by {:.1}% ({ratio:.3}x the requests/s of fresh allocation",
             (ratio - 1.0) * 100.0
         )
     } else {
         format!(
-            "fresh allocation was faster, by {:.1}% (the pool served {ratio:.3}x its requests/s)",
+            "fresh allocation was faster, by {:.1}% (the pool served {ratio:.3}x its requests/s",
             (1.0 / ratio - 1.0) * 100.0
         )
     };
-    let (peak, after_load, after_sweeps) = (
-        pool.server.get("peak"),
-        pool.server.get("after_load"),
-        pool.server.get("after_sweeps"),
-    );
     // "Fell back": the sweeps brought it within a tenth of its peak, or within 1 MiB (the
     // size of the allocator's and the runtime's own noise), of the RSS before the load.
-    let fell = if after_sweeps <= (0.1 * peak).max(1024.0 * 1024.0) {
+    let fell = if pool.after_sweeps <= (0.1 * pool.peak).max(1024.0 * 1024.0) {
         "fell back"
     } else {
         "did not fall back"
     };
     // Under a second (a CI-sized run), start-up and scheduling dominate the rates.
-    let short = if pool.client.elapsed.min(fresh.client.elapsed) < Duration::from_secs(1) {
+    let short = if shortest < Duration::from_secs(1) {
         " A run took under a second: too short to rank the strategies' speed."
     } else {
         ""
     };
     format!(
-        "verdict: {speed}; pool vs fresh: {:.0} vs {:.0} req/s, p50 {:.2} vs {:.2} ms, \
-         p99 {:.2} vs {:.2} ms. \
-         Peak RSS +{} MiB with the pool, +{} MiB fresh. The pool's memory {fell} after the \
-         sweeps: +{} MiB once the load stopped, +{} MiB after two sweeps ({:.0}% of its peak; \
-         fresh allocation: +{} MiB).{short}",
-        pool.client.rate(),
-        fresh.client.rate(),
-        pool.client.latency_ms(0.50),
-        fresh.client.latency_ms(0.50),
-        pool.client.latency_ms(0.99),
-        fresh.client.latency_ms(0.99),
-        mib(peak),
-        mib(fresh.server.get("peak")),
-        mib(after_load),
-        mib(after_sweeps),
-        100.0 * after_sweeps / peak,
-        mib(fresh.server.get("after_sweeps")),
+        "verdict: {speed}, the median of the rounds' ratios: {}); pool vs fresh: {:.0} vs {:.0} \
+         req/s, p50 {:.2} vs {:.2} ms, p99 {:.2} vs {:.2} ms. Peak RSS +{} MiB with the pool, \
+         +{} MiB fresh. The pool's memory {fell} after the sweeps: +{} MiB once the load stopped, \
+         +{} MiB after two sweeps ({:.0}% of its peak; fresh allocation: +{} MiB).{short}",
+        each.join(" "),
+        pool.rate,
+        fresh.rate,
+        pool.latency_ms(0.50),
+        fresh.latency_ms(0.50),
+        pool.latency_ms(0.99),
+        fresh.latency_ms(0.99),
+        mib(pool.peak),
+        mib(fresh.peak),
+        mib(pool.after_load),
+        mib(pool.after_sweeps),
+        100.0 * pool.after_sweeps / pool.peak,
+        mib(fresh.after_sweeps),
     )
 }
