@@ -1,0 +1,294 @@
+//! The ways of getting a buffer for one proxy request, each written as its crate documents it.
+//!
+//! Rules every strategy follows, so they do the same work per request:
+//! - it starts from an empty pool (each runs in a fresh process, and nothing is prefilled);
+//! - it hands out a buffer of length 0 (as `Vec::with_capacity(len)` does), so that
+//!   `resize(len, 0)` writes every byte for all of them (the workload asserts it);
+//! - it gives buffers back, and resets them, the way its docs say: by its own hook where it
+//!   has one, by `clear()` by hand where it has none;
+//! - it releases idle memory by its own means, if it has any ([`Strategy::RELEASE`] says
+//!   what that is), and otherwise does nothing.
+//!
+//! Only our `BufferPool` hands out a buffer sized for the request; every other
+//! pool has one class, so a reused buffer grows to `len` inside `resize` (by `Vec`'s
+//! doubling) when it is too small and keeps that capacity. That is how those pools are
+//! used for byte buffers of varied sizes.
+
+use pool_core::{Buffer, BufferPool, Pool, Pooled};
+use std::cell::RefCell;
+
+/// A way of getting a buffer for a request and giving it back.
+pub trait Strategy: Sync + Sized {
+    /// What [`release_idle`](Strategy::release_idle) does, for the table.
+    const RELEASE: &'static str;
+
+    /// A buffer checked out for one request.
+    type Held<'a>
+    where
+        Self: 'a;
+
+    /// An empty pool (or none, for the baselines).
+    fn new() -> Self;
+
+    /// A buffer for a request of `len` bytes: empty, with any capacity.
+    fn get(&self, len: usize) -> Self::Held<'_>;
+
+    /// The buffer behind a checkout.
+    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8>;
+
+    /// Gives a buffer back (most drop their guard).
+    fn give(&self, held: Self::Held<'_>) {
+        drop(held);
+    }
+
+    /// Releases idle memory by the pool's own means; by default there are none.
+    fn release_idle(&self) {}
+
+    /// The pool's own counters, where it keeps any (printed with `PROXY_VERBOSE`).
+    fn stats(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Said of a pool that has no means of giving idle memory back.
+const NO_MEANS: &str = "none (no means)";
+
+// === baselines ===
+
+/// No pool: `Vec::with_capacity(len)` per request, freed after (glibc malloc).
+pub struct Fresh;
+
+impl Strategy for Fresh {
+    const RELEASE: &'static str = "none (nothing kept)";
+    type Held<'a> = Vec<u8>;
+
+    fn new() -> Self {
+        Fresh
+    }
+
+    fn get(&self, len: usize) -> Vec<u8> {
+        Vec::with_capacity(len)
+    }
+
+    fn buf(held: &mut Vec<u8>) -> &mut Vec<u8> {
+        held
+    }
+}
+
+thread_local! {
+    static FREE_LIST: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A hand-written `thread_local!` free list (`RefCell<Vec<Vec<u8>>>` per thread): pop or
+/// `Vec::new()`, `clear()` and push on return. No bound, no sharing. A thread's list is freed
+/// when the thread exits, which the workload's workers do after each phase.
+pub struct ThreadLocalList;
+
+impl Strategy for ThreadLocalList {
+    const RELEASE: &'static str = "clear() this thread's list (workers' lists die with them)";
+    type Held<'a> = Vec<u8>;
+
+    fn new() -> Self {
+        ThreadLocalList
+    }
+
+    fn get(&self, _len: usize) -> Vec<u8> {
+        FREE_LIST
+            .with(|list| list.borrow_mut().pop())
+            .unwrap_or_default()
+    }
+
+    fn buf(held: &mut Vec<u8>) -> &mut Vec<u8> {
+        held
+    }
+
+    fn give(&self, mut held: Vec<u8>) {
+        held.clear();
+        FREE_LIST.with(|list| list.borrow_mut().push(held));
+    }
+
+    fn release_idle(&self) {
+        FREE_LIST.with(|list| list.borrow_mut().clear());
+    }
+}
+
+// === ours ===
+
+/// One `pool_core::Pool<Vec<u8>>` with no caps (the demo's second strategy): buffers keep
+/// whatever capacity they grew to, until two sweeps age them out.
+pub struct OursPool(Box<Pool<Vec<u8>>>);
+
+impl Strategy for OursPool {
+    const RELEASE: &'static str = "sweep() x2";
+    type Held<'a> = Pooled<'a, Vec<u8>>;
+
+    fn new() -> Self {
+        OursPool(Box::new(Pool::new()))
+    }
+
+    fn get(&self, _len: usize) -> Pooled<'_, Vec<u8>> {
+        self.0.get()
+    }
+
+    fn buf<'h>(held: &'h mut Pooled<'_, Vec<u8>>) -> &'h mut Vec<u8> {
+        held
+    }
+
+    fn release_idle(&self) {
+        self.0.sweep();
+        self.0.sweep();
+    }
+
+    fn stats(&self) -> Option<String> {
+        Some(self.0.stats().to_string())
+    }
+}
+
+/// `pool_core::BufferPool::new()`, the defaults: a buffer from the size class of `len`.
+pub struct OursBuffers(BufferPool);
+
+impl Strategy for OursBuffers {
+    const RELEASE: &'static str = "sweep() x2";
+    type Held<'a> = Buffer<'a>;
+
+    fn new() -> Self {
+        OursBuffers(BufferPool::new())
+    }
+
+    fn get(&self, len: usize) -> Buffer<'_> {
+        self.0.get(len)
+    }
+
+    fn buf<'h>(held: &'h mut Buffer<'_>) -> &'h mut Vec<u8> {
+        held
+    }
+
+    fn release_idle(&self) {
+        self.0.sweep();
+        self.0.sweep();
+    }
+
+    fn stats(&self) -> Option<String> {
+        Some(format!("{}\n{}", self.0.stats(), self.0.recommend()))
+    }
+}
+
+// === object-pool ===
+
+/// `object_pool::Pool<Vec<u8>>`: `pull(Vec::new)`, guard drop; it has no reset of its own, so
+/// the buffer is cleared by hand before it goes back.
+pub struct ObjectPool(object_pool::Pool<Vec<u8>>);
+
+impl Strategy for ObjectPool {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = object_pool::Reusable<'a, Vec<u8>>;
+
+    fn new() -> Self {
+        ObjectPool(object_pool::Pool::new(0, Vec::new))
+    }
+
+    fn get(&self, _len: usize) -> object_pool::Reusable<'_, Vec<u8>> {
+        self.0.pull(Vec::new)
+    }
+
+    fn buf<'h>(held: &'h mut object_pool::Reusable<'_, Vec<u8>>) -> &'h mut Vec<u8> {
+        held
+    }
+
+    fn give(&self, mut held: object_pool::Reusable<'_, Vec<u8>>) {
+        held.clear();
+        drop(held);
+    }
+}
+
+// === lockfree-object-pool ===
+
+/// `lockfree_object_pool::LinearObjectPool<Vec<u8>>`: `pull()`, guard drop, reset closure
+/// `Vec::clear`.
+pub struct Linear(lockfree_object_pool::LinearObjectPool<Vec<u8>>);
+
+impl Strategy for Linear {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = lockfree_object_pool::LinearReusable<'a, Vec<u8>>;
+
+    fn new() -> Self {
+        Linear(lockfree_object_pool::LinearObjectPool::new(
+            Vec::new,
+            Vec::clear,
+        ))
+    }
+
+    fn get(&self, _len: usize) -> Self::Held<'_> {
+        self.0.pull()
+    }
+
+    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
+        held
+    }
+}
+
+// === sharded-slab ===
+
+/// `sharded_slab::Pool<Vec<u8>>`: `create()` checks a slot out, `clear(key)` gives it back
+/// (running `Clear for Vec`, which keeps the capacity); dropping the guard alone does not.
+pub struct Slab(sharded_slab::Pool<Vec<u8>>);
+
+impl Strategy for Slab {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = sharded_slab::pool::RefMut<'a, Vec<u8>>;
+
+    fn new() -> Self {
+        Slab(sharded_slab::Pool::new())
+    }
+
+    fn get(&self, _len: usize) -> Self::Held<'_> {
+        self.0.create().expect("the slab has room")
+    }
+
+    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
+        held
+    }
+
+    fn give(&self, held: Self::Held<'_>) {
+        let key = held.key();
+        drop(held);
+        self.0.clear(key);
+    }
+}
+
+// === opool ===
+
+/// opool's allocator hooks: make `Vec::new()`, reset with `clear()` (opool runs it on get),
+/// and its default `is_valid` (keep everything).
+pub struct VecAllocator;
+
+impl opool::PoolAllocator<Vec<u8>> for VecAllocator {
+    fn allocate(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn reset(&self, obj: &mut Vec<u8>) {
+        obj.clear();
+    }
+}
+
+/// `opool::Pool` (a bounded `ArrayQueue`). It must be given a bound: 1,024 idle buffers, as in
+/// the other benchmarks; the workload never has more than 128 out at once, so it never binds.
+pub struct Opool(opool::Pool<VecAllocator, Vec<u8>>);
+
+impl Strategy for Opool {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = opool::RefGuard<'a, VecAllocator, Vec<u8>>;
+
+    fn new() -> Self {
+        Opool(opool::Pool::new(1024, VecAllocator))
+    }
+
+    fn get(&self, _len: usize) -> Self::Held<'_> {
+        self.0.get()
+    }
+
+    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
+        held
+    }
+}
