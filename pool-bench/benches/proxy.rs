@@ -5,7 +5,7 @@
 //! ```text
 //! cargo bench -p pool-bench --bench proxy                   # 5 rounds
 //! PROXY_ROUNDS=9 cargo bench -p pool-bench --bench proxy
-//! PROXY_ONLY=bufferpool,object-pool cargo bench -p pool-bench --bench proxy
+//! PROXY_ONLY=bufferpool,cf-buffer-pool-64k cargo bench -p pool-bench --bench proxy
 //! ```
 //!
 //! The workload, its phases and its readings are the demo's (`proxy/workload.rs` says how
@@ -87,10 +87,17 @@ const fn entry<S: Strategy>(arg: &'static str, name: &'static str, kind: Kind) -
 }
 
 /// Every strategy, in table order. Fresh allocation first: the others' ratios are to it.
-const ALL: [Entry; 8] = [
+const ALL: [Entry; 11] = [
     entry::<Fresh>("fresh", "fresh allocation", Kind::Baseline),
     entry::<OursPool>("pool", "Pool<Vec<u8>>, no caps", Kind::Ours),
     entry::<OursBuffers>("bufferpool", "BufferPool::new()", Kind::Ours),
+    entry::<CfBufferPool<{ 64 * 1024 }>>(
+        "cf-buffer-pool-64k",
+        "buffer-pool, trim 64 KiB",
+        Kind::Peer,
+    ),
+    entry::<CfBufferPool<3_000_000>>("cf-buffer-pool-3m", "buffer-pool, trim 3 MB", Kind::Peer),
+    entry::<BytePool>("byte-pool", "byte-pool", Kind::Peer),
     entry::<ObjectPool>("object-pool", "object-pool", Kind::Peer),
     entry::<Linear>("lockfree-linear", "lockfree-object-pool linear", Kind::Peer),
     entry::<Slab>("sharded-slab", "sharded-slab", Kind::Peer),

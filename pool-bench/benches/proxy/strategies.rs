@@ -9,7 +9,7 @@
 //! - it releases idle memory by its own means, if it has any ([`Strategy::RELEASE`] says
 //!   what that is), and otherwise does nothing.
 //!
-//! Only our `BufferPool` hands out a buffer sized for the request; every other
+//! Only our `BufferPool` and byte-pool hand out a buffer sized for the request; every other
 //! pool has one class, so a reused buffer grows to `len` inside `resize` (by `Vec`'s
 //! doubling) when it is too small and keeps that capacity. That is how those pools are
 //! used for byte buffers of varied sizes.
@@ -170,6 +170,85 @@ impl Strategy for OursBuffers {
 
     fn stats(&self) -> Option<String> {
         Some(format!("{}\n{}", self.0.stats(), self.0.recommend()))
+    }
+}
+
+// === Cloudflare's buffer-pool ===
+
+/// Shards, and idle buffers kept at most (over all shards): tokio-quiche's settings for its
+/// generic pool (`buf_factory.rs`: `POOL_SHARDS`, `POOL_SIZE`).
+const CF_SHARDS: usize = 8;
+const CF_LIMIT: usize = 16 * 1024;
+
+/// `buffer_pool::Pool<8, Vec<u8>>`, Cloudflare's sharded pool: `get()` takes from the next
+/// shard round-robin (or makes `Vec::new()`); dropping the guard runs its `Reuse` impl for
+/// `Vec<u8>` (`clear()`, then `shrink_to(TRIM)`) and queues the buffer on its shard.
+///
+/// `TRIM` is the capacity a returned buffer is shrunk to. tokio-quiche gives its generic
+/// pool 64 KiB (`MAX_POOL_BUF_SIZE`); a proxy whose buffers reach 3 MB could as well give it
+/// 3 MB, which shrinks nothing: both are measured. With 64 KiB, every buffer that grew past it
+/// is shrunk on its way back (a `realloc`, for these sizes an `mremap` that unmaps the pages)
+/// and grown again by the next large request, whose pages then fault in anew: with this
+/// workload's sizes that is most of the bytes served.
+///
+/// Every get and return also updates three `foundations` gauges labelled with the pool's
+/// name (a read lock and a hash lookup each): that is part of the crate.
+///
+/// The pool must be `'static` (`get` takes `&'static self`): tokio-quiche keeps its pools in
+/// `static`s; here one is leaked per process, the same thing for a process that runs one
+/// strategy.
+pub struct CfBufferPool<const TRIM: usize>(&'static buffer_pool::Pool<CF_SHARDS, Vec<u8>>);
+
+impl<const TRIM: usize> Strategy for CfBufferPool<TRIM> {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = buffer_pool::Pooled<Vec<u8>>;
+
+    fn new() -> Self {
+        CfBufferPool(Box::leak(Box::new(
+            buffer_pool::Pool::<CF_SHARDS, Vec<u8>>::new(CF_LIMIT, TRIM, "proxy_bench"),
+        )))
+    }
+
+    fn get(&self, _len: usize) -> buffer_pool::Pooled<Vec<u8>> {
+        self.0.get() // cleared by `Reuse::reuse` on its way back
+    }
+
+    fn buf(held: &mut buffer_pool::Pooled<Vec<u8>>) -> &mut Vec<u8> {
+        held
+    }
+}
+
+// === byte-pool ===
+
+/// `byte_pool::BytePool<Vec<u8>>`: `alloc(len)` reuses a queued block only if its size is
+/// exactly `len` (it checks the head of the queue and puts it back otherwise), else makes
+/// `vec![0; len]`; dropping the block queues it, whatever its size, for good. Its docs say a
+/// block comes back with arbitrary contents and must be overwritten: here it is cleared, then
+/// `resize` zeroes it like everyone's. Back in the pool its `capacity()` (byte-pool means the
+/// length) is `len` again.
+///
+/// Used as its docs show (`alloc(size)` with the size wanted), it almost never finds a block of
+/// exactly this workload's next size, so it allocates for nearly every request and keeps every
+/// block it ever made: about 2 GiB by the end of the steady phase. Rounding sizes up to
+/// classes first would let it reuse, but that is a size-class pool built around it.
+pub struct BytePool(byte_pool::BytePool<Vec<u8>>);
+
+impl Strategy for BytePool {
+    const RELEASE: &'static str = NO_MEANS;
+    type Held<'a> = byte_pool::Block<'a, Vec<u8>>;
+
+    fn new() -> Self {
+        BytePool(byte_pool::BytePool::new())
+    }
+
+    fn get(&self, len: usize) -> byte_pool::Block<'_, Vec<u8>> {
+        let mut block = self.0.alloc(len);
+        block.clear();
+        block
+    }
+
+    fn buf<'h>(held: &'h mut byte_pool::Block<'_, Vec<u8>>) -> &'h mut Vec<u8> {
+        held
     }
 }
 
