@@ -6,11 +6,13 @@ Reads what the run left in the workspace's target directory:
   target/tmp/pool-bench/pools-allocs.csv                   allocation counts (benches/pools.rs)
   target/tmp/pool-bench/pools_mimalloc-allocs.csv          same, under mimalloc
   target/tmp/pool-bench/retention.csv                      scenarios 4-6 (benches/retention.rs)
+  target/tmp/pool-bench/proxy.csv                          the proxy workload (benches/proxy.rs)
   target/tmp/pool-bench/<bench>-run.txt                    when each bench target started
 
 and writes, in pool-bench/ (where benches/ and this script live):
   benches/results/tables.md      one markdown table per scenario (pasted into BENCHMARKS.md)
   benches/results/summary.csv    every number the tables use, one row per measurement
+  benches/results/proxy.csv      the proxy workload's rows, as benches/proxy.rs wrote them
   benches/results/timings.png    scenarios 1, 2, 3 and 7, ns per operation
   benches/results/retention.png  scenario 4, retained bytes after the burst and after release
 
@@ -26,6 +28,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import sys
 
 PEERS = [
@@ -237,6 +240,63 @@ def retention_tables(path):
     return lines, s4
 
 
+def fmt_mib(n):
+    return f"{float(n) / (1 << 20):.1f}"
+
+
+def proxy_table(path, info):
+    """The proxy workload (benches/proxy.rs): one row per strategy, medians over the rounds,
+    then the targets `BufferPool::new()` is held to (issue 10), as the bench judged them."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    rounds = rows[0]["rounds"] if rows else info.get("rounds", "?")
+    lines = [
+        f"### Proxy workload: the README demo's, every strategy in its own process, {rounds} interleaved rounds",
+        "",
+    ]
+    best = next((r for r in rows if r["best_peer"] == "1"), None)
+    if best:
+        lines.append(
+            f"Best peer: **{best['strategy']}** ({float(best['vs_fresh']):.2f}x fresh allocation's requests/s)."
+        )
+        lines.append("")
+    headers = [
+        "strategy",
+        "requests/s",
+        "vs fresh",
+        "vs best peer",
+        "peak MiB",
+        "live MiB",
+        "peak / live",
+        "allocs (steady)",
+        "MiB after release",
+        "release means",
+    ]
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "---|" * len(headers))
+    for r in rows:
+        name = f"**{r['strategy']}**" if r["kind"] == "ours" else r["strategy"]
+        cells = [
+            name.replace("<", "\\<").replace(">", "\\>").replace("|", "\\|"),
+            f"{float(r['rps']):,.0f}",
+            f"{float(r['vs_fresh']):.2f}x",
+            f"{float(r['vs_best_peer']):.2f}x",
+            fmt_mib(r["peak_bytes"]),
+            fmt_mib(r["live_bytes"]),
+            f"{float(r['ratio']):.2f}",
+            f"{float(r['allocs']):,.0f}",
+            fmt_mib(r["after_bytes"]),
+            r["release"],
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    targets = [r["targets"] for r in rows if r["targets"]]
+    if targets:
+        lines.append("`BufferPool::new()`, issue 10's targets: " + targets[0] + ".")
+        lines.append("")
+    return lines
+
+
 def update_markdown(path, tables):
     """Puts the tables between the markers in `path`, leaving the rest of the file alone."""
     start, end = "<!-- tables:start -->", "<!-- tables:end -->"
@@ -409,6 +469,17 @@ def main():
     if os.path.exists(retention):
         t, s4 = retention_tables(retention)
         lines += t
+
+    proxy = os.path.join(results, "proxy.csv")
+    if os.path.exists(proxy):
+        proxy_started, proxy_info = run_started(results, "proxy")
+        if os.path.getmtime(proxy) < proxy_started and not args.allow_stale:
+            # The last proxy run stopped before writing its table: this one is older.
+            print("warning: proxy.csv predates the last proxy run and was left out", file=sys.stderr)
+            lines.append("(left out as stale: the proxy workload)")
+        else:
+            lines += proxy_table(proxy, proxy_info)
+            shutil.copyfile(proxy, os.path.join(args.out, "proxy.csv"))
 
     if timings.stale or mim_timings.stale:
         stale = timings.stale + mim_timings.stale
