@@ -82,6 +82,17 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     ///
     /// Idle memory in thread caches is bounded by (threads alive at once) x this. A thread
     /// moves half of it to or from the depot at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder().thread_cache(4).build();
+    /// let held: Vec<_> = (0..10).map(|_| pool.get()).collect();
+    /// drop(held); // four stay with this thread, the rest go to the shared depot
+    /// assert_eq!(pool.stats().idle, 10);
+    /// ```
     pub fn thread_cache(mut self, objects: usize) -> Self {
         self.limits.thread_cache.objects = objects;
         self
@@ -90,6 +101,19 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// The most heap bytes (by [`Reset::retained_bytes`]) one thread's cache keeps
     /// (default: no limit, or an eighth of [`max_idle_bytes`](PoolBuilder::max_idle_bytes)
     /// when that is set, so that one thread's reservation never takes the whole budget).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder()
+    ///     .thread_cache_bytes(64 * 1024)
+    ///     .init(|| Vec::with_capacity(16 * 1024))
+    ///     .build();
+    /// drop(pool.get());
+    /// assert_eq!(pool.stats().idle_bytes, 16 * 1024);
+    /// ```
     pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
         self.limits.thread_cache.bytes = bytes;
         self.thread_bytes_set = true;
@@ -103,6 +127,18 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// Thread caches reserve their share of this ahead of use (at most their own cap), so a
     /// thread can fill its cache without shared writes; a reservation goes back when the
     /// cache ages, or is collected after its thread exits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<String>::builder().max_idle(2).build();
+    /// let held: Vec<_> = (0..5).map(|_| pool.get()).collect();
+    /// drop(held);
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.idle, stats.discarded.over_limit), (2, 3));
+    /// ```
     pub fn max_idle(mut self, objects: usize) -> Self {
         self.limits.max_idle.objects = objects;
         self
@@ -111,6 +147,20 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// The most heap bytes the idle objects of the whole pool may keep, by
     /// [`Reset::retained_bytes`] (default: no limit). Counted like
     /// [`max_idle`](PoolBuilder::max_idle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder()
+    ///     .max_idle_bytes(8 * 1024)
+    ///     .init(|| Vec::with_capacity(4096))
+    ///     .build();
+    /// let held: Vec<_> = (0..4).map(|_| pool.get()).collect();
+    /// drop(held);
+    /// assert!(pool.stats().idle_bytes <= 8 * 1024);
+    /// ```
     pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
         self.limits.max_idle.bytes = bytes;
         self
@@ -120,6 +170,18 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// no limit). A bigger one is dropped on return and counted in
     /// [`Discarded::too_large`](crate::Discarded::too_large): this is what stops a buffer
     /// that grew for one huge request from pinning that memory for good.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder().max_object_bytes(1 << 20).build();
+    /// let mut buf = pool.get();
+    /// buf.reserve(4 << 20); // grew for one big request
+    /// drop(buf);
+    /// assert_eq!(pool.stats().discarded.too_large, 1);
+    /// ```
     pub fn max_object_bytes(mut self, bytes: usize) -> Self {
         self.limits.max_object_bytes = bytes;
         self
@@ -127,6 +189,15 @@ impl<T: Reset, F> PoolBuilder<T, F> {
 
     /// Sets how new objects are made (default: `T::default()`). `init` runs outside any
     /// lock or borrow of the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::builder().init(|| String::with_capacity(256)).build();
+    /// assert!(pool.get().capacity() >= 256);
+    /// ```
     pub fn init<G>(self, init: G) -> PoolBuilder<T, G>
     where
         G: Fn() -> T + Send + Sync + 'static,
@@ -151,6 +222,19 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// An interval too long to represent as a point in time (such as `Duration::MAX`)
     /// means never; intervals below a millisecond are raised to one. Under `cfg(loom)` no
     /// thread is started.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use pool_core::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::<Vec<u8>>::builder()
+    ///     .age_every(Duration::from_secs(30))
+    ///     .build();
+    /// drop(pool.get()); // freed within two intervals if nobody asks for it again
+    /// // (`no_run`: the aging thread would outlive the example, which miri reports.)
+    /// ```
     pub fn age_every(mut self, interval: Duration) -> Self
     where
         T: Send + 'static,
@@ -176,6 +260,15 @@ impl<T: Reset, F> PoolBuilder<T, F> {
 
 impl<T: Reset + Default> PoolBuilder<T, NoInit> {
     /// Builds the pool; it makes objects with `T::default()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<Vec<u32>> = Pool::builder().thread_cache(8).build();
+    /// assert!(pool.get().is_empty());
+    /// ```
     pub fn build(self) -> Pool<T> {
         self.build_with(|NoInit| Init::Default(T::default))
     }
@@ -186,6 +279,15 @@ where
     F: Fn() -> T + Send + Sync + 'static,
 {
     /// Builds the pool; it makes objects with the `init` function.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::builder().init(|| vec![0u8; 64]).build();
+    /// assert_eq!(pool.get().len(), 64);
+    /// ```
     pub fn build(self) -> Pool<T> {
         self.build_with(|init| Init::Custom(Box::new(init)))
     }

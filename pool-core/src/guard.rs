@@ -80,6 +80,16 @@ impl<'a, T: Reset> Pooled<'a, T> {
     }
 
     /// The pool this guard returns to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::{Pool, Pooled};
+    ///
+    /// let pool: Pool<String> = Pool::new();
+    /// let guard = pool.get();
+    /// assert_eq!(Pooled::pool(&guard).stats().in_use(), 1);
+    /// ```
     pub fn pool(this: &Self) -> &'a Pool<T> {
         this.pool
     }
@@ -176,6 +186,17 @@ impl<T: Reset> PooledOwned<T> {
     }
 
     /// The pool this guard returns to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::{Pool, PooledOwned};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = Arc::new(Pool::<String>::new());
+    /// let guard = pool.get_owned();
+    /// assert!(Arc::ptr_eq(PooledOwned::pool(&guard), &pool));
+    /// ```
     pub fn pool(this: &Self) -> &Arc<Pool<T>> {
         &this.pool
     }

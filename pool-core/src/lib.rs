@@ -203,7 +203,6 @@ pub use pool::Pool;
 pub use reset::{LimitCapacity, Reset, ZeroFill};
 pub use stats::{Discarded, Stats};
 
-/// `#[derive(Reset)]`: resets every field in place, keeping allocations.
 #[cfg(feature = "derive")]
 pub use pool_derive::Reset;
 

@@ -86,6 +86,16 @@ pub trait Reset {
 pub trait LimitCapacity {
     /// If the capacity is above `max`, shrink it to at most `max` (best effort, as
     /// `shrink_to`). Call after clearing, when the value holds no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::LimitCapacity;
+    ///
+    /// let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    /// buf.limit_capacity(4096);
+    /// assert!(buf.capacity() <= 4096);
+    /// ```
     fn limit_capacity(&mut self, max: usize);
 }
 
@@ -100,6 +110,16 @@ pub trait LimitCapacity {
 )]
 pub trait ZeroFill {
     /// Write zeros over every byte the value owns, including spare capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::ZeroFill;
+    ///
+    /// let mut secret = b"password".to_vec();
+    /// secret.zero_fill();
+    /// assert!(secret.iter().all(|&b| b == 0));
+    /// ```
     fn zero_fill(&mut self);
 }
 

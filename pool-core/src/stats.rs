@@ -125,6 +125,17 @@ pub struct Discarded {
 
 impl Discarded {
     /// All discarded objects.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool = Pool::<String>::builder().max_idle(1).build();
+    /// let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+    /// drop(held);
+    /// assert_eq!(pool.stats().discarded.total(), 2);
+    /// ```
     pub fn total(&self) -> u64 {
         self.over_limit
             .saturating_add(self.too_large)
@@ -138,6 +149,18 @@ impl Stats {
     /// Objects out with users now, derived from the balance
     /// `created + adopted == idle + in_use + detached + discarded`. Exact when the pool is
     /// quiet, approximate under concurrent use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<String> = Pool::new();
+    /// let held = pool.get();
+    /// assert_eq!(pool.stats().in_use(), 1);
+    /// drop(held);
+    /// assert_eq!(pool.stats().in_use(), 0);
+    /// ```
     pub fn in_use(&self) -> u64 {
         (self.created.saturating_add(self.adopted)).saturating_sub(
             (self.idle as u64)
@@ -147,6 +170,17 @@ impl Stats {
     }
 
     /// The share of gets served from the pool, from 0.0 to 1.0 (1.0 before any get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// let pool: Pool<String> = Pool::new();
+    /// drop(pool.get()); // a miss
+    /// drop(pool.get()); // a hit
+    /// assert_eq!(pool.stats().hit_rate(), 0.5);
+    /// ```
     pub fn hit_rate(&self) -> f64 {
         let gets = self.created.saturating_add(self.reused);
         if gets == 0 {

@@ -84,6 +84,15 @@ impl BufferPoolBuilder {
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics if `min` is 0, `min >
     /// max`, or `max` is above 2^40 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().classes(16 * 1024, 256 * 1024).build();
+    /// assert_eq!(buffers.class_sizes().collect::<Vec<_>>(), [16384, 32768, 65536, 131072, 262144]);
+    /// ```
     pub fn classes(mut self, min: usize, max: usize) -> Self {
         self.range = (min, max);
         self.exact = None;
@@ -97,6 +106,15 @@ impl BufferPoolBuilder {
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics unless `steps` is 1 to
     /// 16.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().classes(64 * 1024, 128 * 1024).steps_per_doubling(2).build();
+    /// assert_eq!(buffers.class_sizes().collect::<Vec<_>>(), [65536, 94208, 131072]);
+    /// ```
     pub fn steps_per_doubling(mut self, steps: u32) -> Self {
         self.steps_per_doubling = steps;
         self.exact = None;
@@ -107,6 +125,15 @@ impl BufferPoolBuilder {
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics if `sizes` is empty,
     /// holds 0, or holds a size above 2^40 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().class_sizes([1500, 9000, 65536]).build();
+    /// assert_eq!(buffers.get(1000).capacity(), 1500); // an Ethernet frame
+    /// ```
     pub fn class_sizes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
         let mut sizes: Vec<usize> = sizes.into_iter().collect();
         sizes.sort_unstable();
@@ -120,6 +147,16 @@ impl BufferPoolBuilder {
     /// A thread's cache gives each request the buffer this thread released last that fits,
     /// warm in its CPU's cache; what does not fit goes, oldest first, to the shared depot
     /// where any thread finds it. `0` turns thread caches off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().thread_cache_bytes(1 << 20).build();
+    /// drop(buffers.get(100_000));
+    /// assert_eq!(buffers.stats().thread_cached_bytes, 128 * 1024);
+    /// ```
     pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
         self.thread_cache_bytes = bytes;
         self
@@ -128,6 +165,17 @@ impl BufferPoolBuilder {
     /// The most bytes of idle buffers in the whole pool, thread caches included (default:
     /// no limit). A return over it is dropped and counted as `over_limit` in its class; the
     /// class's victim generation gives way first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().max_idle_bytes(64 * 1024).build();
+    /// let held: Vec<_> = (0..4).map(|_| buffers.get(32 * 1024)).collect();
+    /// drop(held);
+    /// assert!(buffers.stats().total.idle_bytes <= 64 * 1024);
+    /// ```
     pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
         self.max_idle_bytes = bytes;
         self
@@ -138,6 +186,16 @@ impl BufferPoolBuilder {
     /// its own class. From a thread's own cache a request takes the newest buffer that fits
     /// (warm in the CPU's cache); from the shared depots, the smallest. Borrowing lets fewer
     /// buffers cover the same peaks, since peaks in different classes rarely coincide.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().borrow_classes(0).build();
+    /// drop(buffers.get(64 * 1024));
+    /// assert_eq!(buffers.get(4096).capacity(), 4096, "no borrowing: a new 4 KiB buffer");
+    /// ```
     pub fn borrow_classes(mut self, classes: usize) -> Self {
         self.borrow_classes = Some(classes);
         self
@@ -146,12 +204,33 @@ impl BufferPoolBuilder {
     /// Sweeps every level every `interval` from the aging thread (see
     /// [`PoolBuilder::age_every`](crate::PoolBuilder::age_every)), so memory falls back
     /// when load falls.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use pool_core::BufferPool;
+    /// use std::time::Duration;
+    ///
+    /// let buffers = BufferPool::builder().age_every(Duration::from_secs(30)).build();
+    /// drop(buffers.get(4096)); // freed within two intervals if nobody asks for it again
+    /// // (`no_run`: the aging thread would outlive the example, which miri reports.)
+    /// ```
     pub fn age_every(mut self, interval: Duration) -> Self {
         self.age_every = Some(interval);
         self
     }
 
     /// Recalibrates on every sweep (see [`BufferPool::calibrate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().auto_calibrate(true).build();
+    /// buffers.sweep(); // calibrates too (here: too few requests to act on)
+    /// assert_eq!(buffers.stats().keep_max, 4 << 20);
+    /// ```
     pub fn auto_calibrate(mut self, on: bool) -> Self {
         self.auto_calibrate = on;
         self
@@ -159,6 +238,17 @@ impl BufferPoolBuilder {
 
     /// Zeroes every returned buffer (its whole capacity) before keeping it, for data that
     /// must not reach the next user even through unsafe reads of spare capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().zero_on_return(true).build();
+    /// let mut buf = buffers.get(16);
+    /// buf.extend_from_slice(b"secret");
+    /// drop(buf); // every byte of its capacity is zero before anyone gets it again
+    /// ```
     pub fn zero_on_return(mut self, on: bool) -> Self {
         self.zero_on_return = on;
         self
@@ -169,6 +259,15 @@ impl BufferPoolBuilder {
     /// `malloc_trim(0)`: glibc keeps freed chunks below its mmap threshold in its per-thread
     /// arenas, so without it the process's RSS stays at its peak after the pool has freed
     /// everything. Elsewhere (and with another global allocator) it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().trim_on_sweep(false).build();
+    /// buffers.sweep(); // never asks the allocator to trim
+    /// ```
     pub fn trim_on_sweep(mut self, on: bool) -> Self {
         self.trim_on_sweep = on;
         self
@@ -181,6 +280,15 @@ impl BufferPoolBuilder {
     /// With a message naming the bound, if the classes are not usable: `classes(min, max)`
     /// with `min` 0, `min > max` or `max` above 2^40 bytes; `steps_per_doubling` outside 1
     /// to 16; `class_sizes` empty, or holding 0 or a size above 2^40 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::builder().classes(4096, 1 << 20).build();
+    /// assert_eq!(buffers.class_sizes().last(), Some(1 << 20));
+    /// ```
     pub fn build(self) -> BufferPool {
         let sizes = match self.exact {
             Some(sizes) => {

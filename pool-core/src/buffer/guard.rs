@@ -86,6 +86,17 @@ impl BufferOwned {
     }
 
     /// Takes the buffer out of the pool for good.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::{BufferOwned, BufferPool};
+    ///
+    /// let buffers = BufferPool::new();
+    /// let kept: Vec<u8> = BufferOwned::into_inner(buffers.get_owned(10));
+    /// assert_eq!(buffers.stats().total.detached, 1);
+    /// # drop(kept);
+    /// ```
     pub fn into_inner(mut this: Self) -> Vec<u8> {
         this.pool.detach(this.origin);
         this.origin = DETACHED;

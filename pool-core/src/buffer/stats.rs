@@ -82,6 +82,17 @@ pub struct ClassStats {
 impl ClassStats {
     /// Buffers of this class out with users now, from the balance
     /// `created + adopted + moved_in == idle + in_use + detached + discarded + moved_out`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::new();
+    /// let held = buffers.get(4096);
+    /// assert_eq!(buffers.stats().classes[0].in_use(), 1);
+    /// drop(held);
+    /// ```
     pub fn in_use(&self) -> u64 {
         self.created
             .saturating_add(self.adopted)
@@ -95,6 +106,17 @@ impl ClassStats {
     }
 
     /// The share of this class's requests served without an allocation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::BufferPool;
+    ///
+    /// let buffers = BufferPool::new();
+    /// drop(buffers.get(4096)); // allocated
+    /// drop(buffers.get(4096)); // reused
+    /// assert_eq!(buffers.stats().classes[0].hit_rate(), 0.5);
+    /// ```
     pub fn hit_rate(&self) -> f64 {
         if self.requests == 0 {
             1.0
