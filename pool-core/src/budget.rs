@@ -18,9 +18,10 @@ pub(crate) struct Quota {
 }
 
 impl Quota {
-    crate::sync::const_fn_unless_loom! {
-        pub(crate) fn new(max: usize) -> Quota {
-            Quota { reserved: AtomicUsize::new(0), max }
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            reserved: AtomicUsize::new(0),
+            max,
         }
     }
 

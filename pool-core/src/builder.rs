@@ -250,7 +250,12 @@ impl<T: Reset, F> PoolBuilder<T, F> {
         let init = init(self.init);
         let limits = self.limits.normalized(self.thread_bytes_set);
         let Some(aging) = self.aging else {
-            return Pool::from_parts(limits, init);
+            let pool = Pool::from_parts(limits, init);
+            // Loom threads must not race to make the core inside std's `OnceLock`, which
+            // loom cannot see: the models build their pools here, so make it now.
+            #[cfg(loom)]
+            let _ = pool.core();
+            return pool;
         };
         let core = Arc::new(Core::new(limits));
         (aging.register)(&core, aging.every);

@@ -10,7 +10,7 @@ use crate::magazines::{Magazines, Published};
 use crate::registry::{self, NO_POOL};
 use crate::reset::Reset;
 use crate::stats::Stats;
-use crate::sync::{Arc, AtomicU64, OnceLock, Ordering};
+use crate::sync::{Arc, OnceLock, Ordering, PoolId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
@@ -49,7 +49,7 @@ use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
 pub struct Pool<T> {
     /// The core's id once it exists ([`NO_POOL`] before): what a get or return looks up to
     /// find this thread's cache, so it sits inline, next to the limits.
-    id: AtomicU64,
+    id: PoolId,
     /// Thread caches, depot, budget and counters, made on first use so that `new` is
     /// `const`, and shared (through a weak reference) with the aging thread.
     core: OnceLock<Arc<Core<T>>>,
@@ -76,24 +76,21 @@ pub(crate) enum Init<T> {
 }
 
 impl<T: Reset + Default> Pool<T> {
-    crate::sync::const_fn_unless_loom! {
-        /// A pool that makes objects with `T::default()`, with the default limits (see
-        /// [`PoolBuilder`]): 16 idle objects per thread cache, no total limit, no
-        /// automatic aging. `const`, so it can be a `static` (except under `cfg(loom)`,
-        /// whose types are not `const`).
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use pool_core::Pool;
-        ///
-        /// static NAMES: Pool<String> = Pool::new();
-        /// NAMES.get().push_str("temporary");
-        /// assert!(NAMES.get().is_empty());
-        /// ```
-        pub fn new() -> Pool<T> {
-            Pool::from_parts(Limits::DEFAULT, Init::Default(T::default))
-        }
+    /// A pool that makes objects with `T::default()`, with the default limits (see
+    /// [`PoolBuilder`]): 16 idle objects per thread cache, no total limit, no automatic
+    /// aging. `const`, so it can be a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pool_core::Pool;
+    ///
+    /// static NAMES: Pool<String> = Pool::new();
+    /// NAMES.get().push_str("temporary");
+    /// assert!(NAMES.get().is_empty());
+    /// ```
+    pub const fn new() -> Self {
+        Self::from_parts(Limits::DEFAULT, Init::Default(T::default))
     }
 }
 
@@ -138,20 +135,14 @@ impl<T: Reset> Pool<T> {
         PoolBuilder::new()
     }
 
-    crate::sync::const_fn_unless_loom! {
-        pub(crate) fn from_parts(limits: Limits, init: Init<T>) -> Pool<T> {
-            let pool = Pool {
-                id: AtomicU64::new(NO_POOL),
-                core: OnceLock::new(),
-                limits,
-                init,
-                _marker: PhantomData,
-            };
-            // Loom threads must not race to make the core inside std's `OnceLock`, which
-            // loom cannot see: make it now, before the pool is shared.
-            #[cfg(loom)]
-            let _ = pool.core();
-            pool
+    /// A pool whose shared part is made on first use.
+    pub(crate) const fn from_parts(limits: Limits, init: Init<T>) -> Self {
+        Self {
+            id: PoolId::new(NO_POOL),
+            core: OnceLock::new(),
+            limits,
+            init,
+            _marker: PhantomData,
         }
     }
 

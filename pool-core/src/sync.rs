@@ -7,6 +7,11 @@
 
 pub(crate) use self::inner::*;
 
+/// A pool's id as its fast path reads it: std's atomic under loom too. It is written once,
+/// before the pool is shared, and is no synchronisation the models need to see; a std
+/// atomic keeps `Pool::new` a `const fn` under loom, whose atomics are not `const`.
+pub(crate) type PoolId = std::sync::atomic::AtomicU64;
+
 /// Locks a mutex, ignoring poison: the pool never runs user code while holding its locks,
 /// so a poisoned lock cannot hold half-updated pool state.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -14,18 +19,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
-
-/// Defines a `const fn` normally and a plain `fn` under loom, whose types have no const
-/// constructors. The body is an ordinary block, so rustfmt formats it.
-macro_rules! const_fn_unless_loom {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<$($generic:ident),*>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
-        #[cfg(not(loom))]
-        $(#[$attr])* $vis const fn $name $(<$($generic),*>)? ($($arg: $ty),*) -> $ret $body
-        #[cfg(loom)]
-        $(#[$attr])* $vis fn $name $(<$($generic),*>)? ($($arg: $ty),*) -> $ret $body
-    };
-}
-pub(crate) use const_fn_unless_loom;
 
 /// Declares a thread-local with a `const` initialiser (no lazy-init check on access); under
 /// loom, a loom thread-local, which loom drops when the modelled thread ends.
@@ -98,13 +91,13 @@ mod inner {
         }
     }
 
-    /// Loom has no `OnceLock`; under loom pools are built eagerly (nothing is `const`), so
-    /// this only needs to hold a value set once before any sharing.
+    /// Loom has no `OnceLock`; the loom models build their pools through the builder, which
+    /// sets the value before any sharing, so std's, which loom cannot see, is enough.
     #[derive(Debug)]
     pub(crate) struct OnceLock<T>(std::sync::OnceLock<T>);
 
     impl<T> OnceLock<T> {
-        pub(crate) fn new() -> Self {
+        pub(crate) const fn new() -> Self {
             Self(std::sync::OnceLock::new())
         }
         pub(crate) fn get(&self) -> Option<&T> {
