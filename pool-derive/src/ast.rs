@@ -4,8 +4,8 @@
 use syn::{Data, DataEnum, DataStruct, DeriveInput, Error, Fields, Ident, Index, Member, Result};
 
 use crate::attr::{self, ContainerAttrs, FieldAttrs, VariantAttrs};
+use crate::errors::Errors;
 use crate::generics::ParamsInScope;
-use crate::valid::Errors;
 
 pub enum Input<'a> {
     Struct(Struct<'a>),

@@ -10,7 +10,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Error, Expr, ExprPath, LitStr, Path, Result, Token, WherePredicate};
 
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 // Attribute and key names, kept in one place as serde_derive keeps its `Symbol`s.
 const RESET: &str = "reset";

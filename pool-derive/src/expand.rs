@@ -6,9 +6,9 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, Fields, Ident, Member, Result};
 
 use crate::ast::{Enum, Field, Input, Struct, Variant};
+use crate::errors::Errors;
 use crate::fallback;
 use crate::generics::InferredBounds;
-use crate::valid::Errors;
 
 /// The derive: the impl, or on invalid input the errors plus a stub impl.
 pub fn derive(node: &DeriveInput) -> TokenStream {

@@ -9,7 +9,7 @@ use quote::{ToTokens, quote};
 use syn::DeriveInput;
 
 use crate::attr;
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 pub fn expand(node: &DeriveInput, error: &syn::Error) -> TokenStream {
     let ident = &node.ident;

@@ -5,12 +5,14 @@
 //! documented on [`derive_reset`](macro@Reset).
 //!
 //! The crate follows thiserror's layout: `ast.rs` reads the input, `attr.rs` the
-//! `#[reset(...)]` attributes, `valid.rs` checks them (all errors at once), `generics.rs`
-//! infers where-clauses, `expand.rs` writes the impl and `fallback.rs` the output on error.
+//! `#[reset(...)]` attributes, `valid.rs` checks them, `generics.rs` infers where-clauses,
+//! `expand.rs` writes the impl and `fallback.rs` the output on error. `errors.rs` collects
+//! the errors of parsing and checking, so that all are reported at once.
 #![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
+mod errors;
 mod expand;
 mod fallback;
 mod generics;

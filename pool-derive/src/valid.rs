@@ -1,33 +1,14 @@
 //! Semantic checks on the parsed input: key conflicts on a field and the enum default rules.
 //!
 //! Every check records into [`Errors`] instead of returning at the first problem, so a user
-//! sees all mistakes of one derive in one compile (`serde_derive`'s `Ctxt` does the same).
+//! sees all mistakes of one derive in one compile.
 
 use proc_macro2::Span;
-use syn::{Error, Result};
+use syn::Error;
 
 use crate::ast::{Enum, Field, Input, Variant};
 use crate::attr::Key;
-
-/// Collects errors and folds them into one `syn::Error` with [`Error::combine`].
-#[derive(Default)]
-pub struct Errors {
-    combined: Option<Error>,
-}
-
-impl Errors {
-    pub fn push(&mut self, error: Error) {
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
-    }
-
-    /// `Ok(())` if nothing was recorded, else every recorded error at once.
-    pub fn finish(self) -> Result<()> {
-        self.combined.map_or(Ok(()), Err)
-    }
-}
+use crate::errors::Errors;
 
 impl Input<'_> {
     pub fn validate(&self, errors: &mut Errors) {
