@@ -4,7 +4,8 @@
 //! keys and malformed values are reported here (all of them, through [`Errors`]); conflicts
 //! between keys are `valid.rs`'s business.
 
-use proc_macro2::{Span, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -60,7 +61,18 @@ pub struct VariantAttrs {
 #[derive(Default)]
 pub struct ContainerAttrs {
     pub bound: Option<Key<Vec<WherePredicate>>>,
-    pub krate: Option<Key<Path>>,
+    /// Read through [`ContainerAttrs::crate_path`], which supplies the default.
+    krate: Option<Key<Path>>,
+}
+
+impl ContainerAttrs {
+    /// The path the generated code names pool-core by: the user's `#[reset(crate = path)]`,
+    /// else `::pool_core`.
+    pub fn crate_path(&self) -> TokenStream {
+        self.krate
+            .as_ref()
+            .map_or_else(|| quote!(::pool_core), |key| key.value.to_token_stream())
+    }
 }
 
 /// Where an attribute sits; decides which keys are accepted and what errors say.
@@ -344,7 +356,7 @@ fn unknown(meta: &ParseNestedMeta, place: Place) -> Result<()> {
 
 fn key_name(meta: &ParseNestedMeta) -> String {
     let path = &meta.path;
-    quote::quote!(#path).to_string().replace(' ', "")
+    quote!(#path).to_string().replace(' ', "")
 }
 
 /// Consumes whatever follows a key up to the next top-level `,`, so that parsing can go on

@@ -27,7 +27,7 @@ pub fn try_expand(node: &DeriveInput) -> Result<TokenStream> {
     errors.finish()?;
 
     let mut cx = Cx {
-        krate: krate(&input),
+        krate: input.attrs().crate_path(),
         bounds: InferredBounds::default(),
     };
     let (reset, retained) = match &input {
@@ -35,15 +35,6 @@ pub fn try_expand(node: &DeriveInput) -> Result<TokenStream> {
         Input::Enum(input) => cx.impl_enum(input),
     };
     Ok(cx.wrap(&input, &reset, retained.as_ref()))
-}
-
-/// `::pool_core`, or the user's `#[reset(crate = path)]`.
-fn krate(input: &Input) -> TokenStream {
-    input
-        .attrs()
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::pool_core), |key| key.value.to_token_stream())
 }
 
 struct Cx {

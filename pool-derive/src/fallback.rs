@@ -5,7 +5,7 @@
 //! The stub is never run: the crate does not compile while the errors stand.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::DeriveInput;
 
 use crate::attr;
@@ -17,9 +17,7 @@ pub fn expand(node: &DeriveInput, error: &syn::Error) -> TokenStream {
     let error = error.to_compile_error();
 
     // Honour `#[reset(crate = path)]` if it parses; its errors are already in `error`.
-    let krate = attr::container(&node.attrs, "struct", &mut Errors::default())
-        .krate
-        .map_or_else(|| quote!(::pool_core), |key| key.value.to_token_stream());
+    let krate = attr::container(&node.attrs, "struct", &mut Errors::default()).crate_path();
 
     quote! {
         #error
