@@ -7,6 +7,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Error, Expr, ExprPath, LitStr, Path, Result, Token, WherePredicate};
@@ -268,16 +269,7 @@ fn set<T>(
 fn with_path(meta: &ParseNestedMeta) -> Result<ExprPath> {
     const EXAMPLE: &str = "with = path::to::fn";
     let input = require_eq(meta, WITH, EXAMPLE)?;
-    if input.peek(LitStr) {
-        let lit: LitStr = input.parse()?;
-        return Err(Error::new(
-            lit.span(),
-            format!(
-                "`with` takes a path to a function, not a string: write `with = {}` without the quotes",
-                lit.value()
-            ),
-        ));
-    }
+    no_quoted_path(input, WITH, "a path to a function")?;
     match input.parse::<Expr>()? {
         Expr::Path(path) => Ok(path),
         other => Err(Error::new_spanned(
@@ -295,17 +287,24 @@ fn expr_value(meta: &ParseNestedMeta, name: &str, example: &str) -> Result<Expr>
 /// `crate = path`, refusing a string as `with_path` does.
 fn path_value(meta: &ParseNestedMeta, example: &str) -> Result<Path> {
     let input = require_eq(meta, CRATE, example)?;
+    no_quoted_path(input, CRATE, "a path")?;
+    Path::parse_mod_style(input)
+}
+
+/// Refuses `name = "a::b"`, at the string, with the unquoted form as the fix: `name` takes
+/// `what` (a path of some kind), which serde users are used to writing as a string.
+fn no_quoted_path(input: ParseStream, name: &str, what: &str) -> Result<()> {
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
         return Err(Error::new(
             lit.span(),
             format!(
-                "`crate` takes a path, not a string: write `crate = {}` without the quotes",
+                "`{name}` takes {what}, not a string: write `{name} = {}` without the quotes",
                 lit.value()
             ),
         ));
     }
-    Path::parse_mod_style(input)
+    Ok(())
 }
 
 fn no_string(expr: Expr, example: &str) -> Result<Expr> {
@@ -322,11 +321,7 @@ fn no_string(expr: Expr, example: &str) -> Result<Expr> {
     Ok(expr)
 }
 
-fn require_eq<'b>(
-    meta: &'b ParseNestedMeta,
-    name: &str,
-    example: &str,
-) -> Result<syn::parse::ParseStream<'b>> {
+fn require_eq<'b>(meta: &'b ParseNestedMeta, name: &str, example: &str) -> Result<ParseStream<'b>> {
     if meta.input.peek(Token![=]) {
         meta.value()
     } else {
