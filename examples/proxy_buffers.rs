@@ -493,7 +493,7 @@ fn main() {
         "\nMedians over the rounds. req/s: steady phase. vs fresh: the median of each round's ratio to fresh \
          allocation in that round. peak MiB: peak RSS above the RSS before the load (steady phase). live MiB: \
          the most requested bytes in use at once. ratio: peak / live. allocs: allocations in the steady phase. \
-         after MiB: RSS above the baseline after the load, a burst, a trickle and two sweeps. Targets (issue 10): \
+         after MiB: RSS above the baseline after the load, a burst, a trickle and two sweeps. Targets: \
          speed >= 1.2x fresh, ratio <= 1.5, after sweeps within 10% of the RSS before the load."
     );
 }

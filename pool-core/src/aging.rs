@@ -48,6 +48,7 @@ mod thread {
     use super::Sweep;
     use crate::sync::{Condvar, Mutex, Weak, lock};
     use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::PoisonError;
     use std::time::{Duration, Instant};
 
     struct Registration {
@@ -133,13 +134,13 @@ mod thread {
                     REGISTRY
                         .changed
                         .wait_timeout(pools, timeout)
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
                 None => REGISTRY
                     .changed
                     .wait(pools)
-                    .unwrap_or_else(|e| e.into_inner()),
+                    .unwrap_or_else(PoisonError::into_inner),
             };
         }
     }

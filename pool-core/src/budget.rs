@@ -25,7 +25,7 @@ impl Quota {
         }
     }
 
-    /// Reserves up to `want`; returns what it got. An unlimited quota grants everything
+    /// Reserves up to `want`; returns what it got. An unlimited quota gives everything
     /// without counting (counting against `usize::MAX` would overflow).
     #[cfg(test)]
     pub(crate) fn reserve_up_to(&self, want: usize) -> usize {
@@ -43,19 +43,19 @@ impl Quota {
         }
         let mut current = self.reserved.load(Ordering::Relaxed);
         loop {
-            let granted = want.min(self.max.saturating_sub(current));
-            if granted == 0 || (all_or_nothing && granted < want) {
+            let got = want.min(self.max.saturating_sub(current));
+            if got == 0 || (all_or_nothing && got < want) {
                 return 0;
             }
             // Relaxed: the quota is a counter; the objects it counts move under the depot
             // lock, which orders everything else.
             match self.reserved.compare_exchange_weak(
                 current,
-                current + granted,
+                current + got,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return granted,
+                Ok(_) => return got,
                 Err(actual) => current = actual,
             }
         }
@@ -139,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn unlimited_grants_without_counting() {
+    fn unlimited_gives_without_counting() {
         let quota = Quota::new(UNLIMITED);
         assert_eq!(quota.reserve_up_to(usize::MAX), usize::MAX);
         assert!(quota.reserve_exact(usize::MAX));

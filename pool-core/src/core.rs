@@ -36,6 +36,14 @@ pub(crate) struct Core<T> {
     sweeping: AtomicUsize,
 }
 
+/// The outcome of one attempt at a slow-path get.
+enum Attempt<T> {
+    /// Finished: an idle object, or none anywhere (the caller makes one).
+    Done(Option<T>),
+    /// Garbage must be dropped (with nothing taken yet) before trying again.
+    Again,
+}
+
 /// The depot, locked; publishes its idle count on unlock.
 struct DepotGuard<'a, T> {
     state: MutexGuard<'a, DepotState<T>>,
@@ -104,7 +112,7 @@ impl<T> Core<T> {
                     self.collect_exited(caches, garbage);
                 }
             },
-            |state, published, epoch| state.reuse(published, epoch),
+            Magazines::reuse,
             |epoch| ThreadCache::new(Magazines::new(epoch), Published::default()),
         )
     }
@@ -138,7 +146,7 @@ impl<T> Core<T> {
         let mut collected = false;
         loop {
             let mut garbage = Garbage::default();
-            if let Some(found) = self.try_take(&mut garbage, &mut collected) {
+            if let Attempt::Done(found) = self.try_take(&mut garbage, &mut collected) {
                 debug_assert!(garbage.is_empty(), "nothing is taken while garbage waits");
                 return found;
             }
@@ -177,18 +185,18 @@ impl<T> Core<T> {
         kept
     }
 
-    /// One attempt: `Some` when done, `None` when the caller must drop `garbage` (which
-    /// may be empty) and try again.
-    fn try_take(&self, garbage: &mut Garbage<T>, collected: &mut bool) -> Option<Option<Kept<T>>> {
+    /// One attempt: done (with or without an object), or the caller must drop `garbage`
+    /// (which may be empty) and try again.
+    fn try_take(&self, garbage: &mut Garbage<T>, collected: &mut bool) -> Attempt<Kept<T>> {
         let Some(mine) = self.mine(garbage) else {
-            return Some(self.take_from_depot());
+            return Attempt::Done(self.take_from_depot());
         };
         if !garbage.is_empty() {
-            return None;
+            return Attempt::Again;
         }
         let Some(mut owner) = mine.enter() else {
             self.age_own(&mine, garbage);
-            return None;
+            return Attempt::Again;
         };
         let (state, published) = owner.parts();
         let found = match state.pop(published) {
@@ -208,9 +216,9 @@ impl<T> Core<T> {
         if found.is_none() && !*collected && self.caches.exits_pending() {
             *collected = true;
             self.collect_exited(&mut self.caches.lock(), garbage);
-            return None;
+            return Attempt::Again;
         }
-        Some(found)
+        Attempt::Done(found)
     }
 
     /// Keeps a reset object when the calling thread's cache could not take it on the fast
@@ -383,9 +391,10 @@ mod tests {
     impl Drop for Fragile {
         fn drop(&mut self) {
             self.drops.fetch_add(1, Ordering::SeqCst);
-            if self.armed.swap(false, Ordering::SeqCst) {
-                panic!("an aged-out object's Drop panics");
-            }
+            assert!(
+                !self.armed.swap(false, Ordering::SeqCst),
+                "an aged-out object's Drop panics"
+            );
         }
     }
 

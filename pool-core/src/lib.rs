@@ -170,6 +170,19 @@
 //! Go's race mode), to flush out code that relies on getting "its" object back.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_debug_implementations)]
+// CI runs clippy with `-D clippy::pedantic`; these pedantic lints are allowed, and why:
+#![allow(
+    // The get and return paths are forced inline on purpose: measured (BENCHMARKS.md), a
+    // call left out of line cost more than the rest of the path.
+    clippy::inline_always,
+    // Getters and constructors whose results are plainly used; `#[must_use]` on each is
+    // noise (the builders and guards, where dropping is the mistake, carry it).
+    clippy::must_use_candidate,
+    // Counts turned into ratios and percentages for display: a 52-bit mantissa is plenty.
+    clippy::cast_precision_loss,
+    // `shelf`, `shelves` and `shelved` are the vocabulary of the buffer pool's thread level.
+    clippy::similar_names
+)]
 
 // Lets the derive's absolute `::pool_core::` paths resolve inside this crate's own tests.
 extern crate self as pool_core;
@@ -189,7 +202,7 @@ mod limits;
 mod magazines;
 mod pool;
 mod registry;
-pub mod reset;
+mod reset;
 mod stats;
 mod sync;
 mod thread_cache;

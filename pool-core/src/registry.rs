@@ -100,9 +100,7 @@ pub(crate) unsafe fn mine<'a, S, P>(id: u64) -> Option<Mine<'a, S, P>> {
 /// This thread's cache of pool `id`, if the memo has it, untyped.
 #[inline(always)]
 fn lookup(id: u64) -> Option<*const ()> {
-    let entry = MEMO
-        .try_with(|memo| memo[id as usize & (MEMO_SLOTS - 1)].get())
-        .ok()?;
+    let entry = MEMO.try_with(|memo| memo[memo_slot(id)].get()).ok()?;
     (entry.id == id).then_some(entry.cache)
 }
 
@@ -157,5 +155,15 @@ pub(crate) fn register(id: u64, cache: *const (), link: Arc<CacheLink>) -> bool 
 }
 
 fn memoise(id: u64, cache: *const ()) {
-    let _ = MEMO.try_with(|memo| memo[id as usize & (MEMO_SLOTS - 1)].set(MemoEntry { id, cache }));
+    let _ = MEMO.try_with(|memo| memo[memo_slot(id)].set(MemoEntry { id, cache }));
+}
+
+/// The memo entry for pool `id`: its low bits.
+#[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "only the low bits are wanted"
+)]
+fn memo_slot(id: u64) -> usize {
+    id as usize & (MEMO_SLOTS - 1)
 }

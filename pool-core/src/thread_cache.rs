@@ -285,7 +285,7 @@ impl<S, P> std::fmt::Debug for CacheList<S, P> {
             .field("caches", &self.entries.len())
             .field("epoch", &self.epoch)
             .field("closed", &self.closed)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -400,8 +400,8 @@ impl<S, P> CacheList<S, P> {
             return None;
         }
         let epoch = self.epoch;
-        let index = match self.entries.iter().position(|entry| !entry.owned) {
-            Some(index) => {
+        let index = if let Some(index) = self.entries.iter().position(|entry| !entry.owned) {
+            {
                 let entry = &mut self.entries[index];
                 // SAFETY: the cache is unowned (its last owner's exit was collected, under
                 // this lock), so nobody else touches it; we hold the lock (`&mut self`).
@@ -412,16 +412,15 @@ impl<S, P> CacheList<S, P> {
                 }
                 entry.cache.mark.store(CLEAR, Ordering::Relaxed);
                 entry.link = Arc::new(CacheLink::new(Arc::clone(&self.exits)));
-                index
             }
-            None => {
-                self.entries.push(Entry {
-                    cache: Box::new(CachePadded::new(make(epoch))),
-                    link: Arc::new(CacheLink::new(Arc::clone(&self.exits))),
-                    owned: false,
-                });
-                self.entries.len() - 1
-            }
+            index
+        } else {
+            self.entries.push(Entry {
+                cache: Box::new(CachePadded::new(make(epoch))),
+                link: Arc::new(CacheLink::new(Arc::clone(&self.exits))),
+                owned: false,
+            });
+            self.entries.len() - 1
         };
         let entry = &mut self.entries[index];
         entry.owned = true;
@@ -439,9 +438,9 @@ impl<S, P> CacheList<S, P> {
     }
 
     fn entry_of(&mut self, cache: &ThreadCache<S, P>) -> Option<&mut Entry<S, P>> {
-        self.entries
-            .iter_mut()
-            .find(|entry| std::ptr::eq::<ThreadCache<S, P>>(&**entry.cache, cache))
+        self.entries.iter_mut().find(|entry| {
+            std::ptr::eq(std::ptr::from_ref::<ThreadCache<S, P>>(&entry.cache), cache)
+        })
     }
 
     /// The owner, holding the cache lock, works on its own cache (to age it after a
@@ -559,12 +558,12 @@ mod tests {
     fn a_quiet_owner_is_reclaimed_and_sees_the_reclaim() {
         let mut caches = list();
         let claimed = caches
-            .claim(|_, _, _| {}, |_| ThreadCache::new(vec![1, 2], ()))
+            .claim(|_, (), _| {}, |_| ThreadCache::new(vec![1, 2], ()))
             .unwrap();
         // SAFETY: this thread claimed it.
         let mine = unsafe { Mine::new(claimed.cache) };
         let cache: *const ThreadCache<Vec<u32>, ()> = mine.cache();
-        let reclaimed = caches.sweep(|state, _, epoch| {
+        let reclaimed = caches.sweep(|state, (), epoch| {
             assert_eq!(epoch, 1);
             state.clear();
         });
@@ -582,19 +581,19 @@ mod tests {
     fn an_owner_inside_is_left_alone_and_ages_itself() {
         let mut caches = list();
         let claimed = caches
-            .claim(|_, _, _| {}, |_| ThreadCache::new(vec![7], ()))
+            .claim(|_, (), _| {}, |_| ThreadCache::new(vec![7], ()))
             .unwrap();
         let cache: *const ThreadCache<Vec<u32>, ()> = claimed.cache;
         // SAFETY: this thread claimed it; the list outlives every use below.
         let mine = unsafe { Mine::new(&*cache) };
         let owner = mine.enter().unwrap();
-        assert_eq!(caches.sweep(|_, _, _| panic!("the owner is inside")), 0);
+        assert_eq!(caches.sweep(|_, (), _| panic!("the owner is inside")), 0);
         drop(owner);
         assert!(
             mine.enter().is_none(),
             "the mark sends the owner to age itself"
         );
-        caches.own(&mine, |state, _, epoch| {
+        caches.own(&mine, |state, (), epoch| {
             assert_eq!(epoch, 1);
             state.clear();
         });
@@ -606,18 +605,18 @@ mod tests {
         let mut caches = list();
         let first: *const ThreadCache<Vec<u32>, ()> = {
             let claimed = caches
-                .claim(|_, _, _| {}, |_| ThreadCache::new(vec![3], ()))
+                .claim(|_, (), _| {}, |_| ThreadCache::new(vec![3], ()))
                 .unwrap();
             claimed.link.exit();
             claimed.cache
         };
         let mut seen = Vec::new();
-        caches.collect_exited(|state, _, _| seen.append(state));
+        caches.collect_exited(|state, (), _| seen.append(state));
         assert_eq!(seen, [3]);
         assert_eq!(caches.exits.load(Ordering::Relaxed), 0);
         let second = caches
             .claim(
-                |state, _, _| assert!(state.is_empty()),
+                |state, (), _| assert!(state.is_empty()),
                 |_| unreachable!("reused"),
             )
             .unwrap();

@@ -290,33 +290,30 @@ impl BufferPoolBuilder {
     /// assert_eq!(buffers.class_sizes().last(), Some(1 << 20));
     /// ```
     pub fn build(self) -> BufferPool {
-        let sizes = match self.exact {
-            Some(sizes) => {
-                assert!(
-                    !sizes.is_empty(),
-                    "BufferPool class_sizes: give at least one size (got none)"
-                );
-                assert!(
-                    sizes[0] > 0,
-                    "BufferPool class_sizes: sizes must be at least 1 (got 0)"
-                );
-                let largest = sizes[sizes.len() - 1];
-                assert!(
-                    largest <= MAX_CLASS,
-                    "BufferPool class_sizes: sizes must be at most 2^40 = {MAX_CLASS} bytes (got {largest})"
-                );
-                sizes
-            }
-            None => {
-                let (min, max) = self.range;
-                check_bounds(min, max);
-                let steps = self.steps_per_doubling;
-                assert!(
-                    (1..=16).contains(&steps),
-                    "BufferPool steps_per_doubling must be 1 to 16 (got {steps})"
-                );
-                geometric_sizes(min, max, steps)
-            }
+        let sizes = if let Some(sizes) = self.exact {
+            assert!(
+                !sizes.is_empty(),
+                "BufferPool class_sizes: give at least one size (got none)"
+            );
+            assert!(
+                sizes[0] > 0,
+                "BufferPool class_sizes: sizes must be at least 1 (got 0)"
+            );
+            let largest = sizes[sizes.len() - 1];
+            assert!(
+                largest <= MAX_CLASS,
+                "BufferPool class_sizes: sizes must be at most 2^40 = {MAX_CLASS} bytes (got {largest})"
+            );
+            sizes
+        } else {
+            let (min, max) = self.range;
+            check_bounds(min, max);
+            let steps = self.steps_per_doubling;
+            assert!(
+                (1..=16).contains(&steps),
+                "BufferPool steps_per_doubling must be 1 to 16 (got {steps})"
+            );
+            geometric_sizes(min, max, steps)
         };
         let settings = Settings {
             thread_bytes: self.thread_cache_bytes,

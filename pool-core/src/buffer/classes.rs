@@ -140,6 +140,11 @@ pub(crate) fn geometric_sizes(min: usize, max: usize, steps: u32) -> Vec<usize> 
     while power <= max {
         for step in 0..steps {
             let exact = power as f64 * 2f64.powf(f64::from(step) / f64::from(steps));
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a positive size below 2^41: exact in an f64, and fits a usize"
+            )]
             let size = if step == 0 {
                 power
             } else {
@@ -204,11 +209,11 @@ mod tests {
 
     #[test]
     fn class_spacing() {
-        assert_eq!(geometric_sizes(3000, 20_000, 1), vec![4096, 8192, 16384]);
+        assert_eq!(geometric_sizes(3000, 20_000, 1), vec![4096, 8192, 16_384]);
         assert_eq!(geometric_sizes(4096, 4096, 1), vec![4096]);
         assert_eq!(
             geometric_sizes(64 * 1024, 128 * 1024, 4),
-            vec![65536, 81920, 94208, 110592, 131072]
+            vec![65_536, 81_920, 94_208, 110_592, 131_072]
         );
         let top = geometric_sizes(1, MAX_CLASS, 1);
         assert_eq!(top.last(), Some(&MAX_CLASS), "the largest bound terminates");

@@ -151,7 +151,7 @@ impl Shared {
                 }
                 if let Some(shelved) = shelf.take(self.servers(class), published) {
                     published.class(shelved.class).reused.bump();
-                    self.dispose(garbage);
+                    Self::dispose(garbage);
                     return (shelved.buf, shelved.class);
                 }
             } else if !counted {
@@ -161,7 +161,7 @@ impl Shared {
             for server in self.servers(class) {
                 if let Some(buf) = self.depots.take(server) {
                     self.counters[server].reused.bump();
-                    self.dispose(garbage);
+                    Self::dispose(garbage);
                     return (buf, server);
                 }
             }
@@ -172,7 +172,7 @@ impl Shared {
             collected = true;
             self.collect_exited(&mut self.shelves.lock(), &mut garbage);
         }
-        self.dispose(garbage);
+        Self::dispose(garbage);
         self.counters[class].created.bump();
         (Vec::with_capacity(self.classes.size(class)), class)
     }
@@ -276,7 +276,7 @@ impl Shared {
             self.counters[victim.class].aged_out.bump();
         }
         garbage.extend(dropped.aged_out);
-        self.dispose(garbage);
+        Self::dispose(garbage);
         kept
     }
 
@@ -365,7 +365,7 @@ impl Shared {
     }
 
     /// Frees buffers, with no lock held.
-    fn dispose(&self, garbage: Vec<Shelved>) {
+    fn dispose(garbage: Vec<Shelved>) {
         drop(garbage);
     }
 
@@ -397,7 +397,7 @@ impl Shared {
         self.sweeps.bump();
         let freed: usize = garbage.iter().map(|shelved| shelved.buf.capacity()).sum();
         let done = SweepDone(&self.sweeping);
-        self.dispose(garbage);
+        Self::dispose(garbage);
         drop(done);
         if self.settings.trim_on_sweep && freed >= TRIM_AFTER_FREEING {
             super::trim::release_free_memory();
@@ -536,7 +536,7 @@ impl Shared {
         while self.sweeping.load(Ordering::Acquire) > 0 {
             yield_now();
         }
-        self.dispose(garbage);
+        Self::dispose(garbage);
     }
 }
 
