@@ -9,12 +9,12 @@
 //!   user's write or the reset not ordered before the next user's read is a reported race;
 //! - afterwards, created == dropped + idle + in use, by the stats and the drop counter.
 //!
-//! Run with `ci/loom.sh`.
+//! Run with `.ci/loom.sh`.
 // Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
 // to run them.
 #[cfg(not(loom))]
 #[test]
-#[ignore = "loom model: run with ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
+#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
 fn needs_cfg_loom() {}
 
 #[cfg(loom)]

@@ -8,12 +8,12 @@
 //! reports the race; the objects' own cells catch a reset not ordered before the next use.
 //! Afterwards nothing is lost or dropped twice, and two more sweeps leave nothing idle.
 //!
-//! Run with `ci/loom.sh`.
+//! Run with `.ci/loom.sh`.
 // Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
 // to run them.
 #[cfg(not(loom))]
 #[test]
-#[ignore = "loom model: run with ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
+#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
 fn needs_cfg_loom() {}
 
 #[cfg(loom)]

@@ -12,12 +12,12 @@
 //! with a receiver field and no `#[reset(with = ...)]` fails, with the error pointing at the
 //! field (tests/ui/derive/field-not-reset.rs and its .stderr, run by tests/compiletest.rs).
 //!
-//! Run with `ci/loom.sh`.
+//! Run with `.ci/loom.sh`.
 // Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
 // to run them.
 #[cfg(not(loom))]
 #[test]
-#[ignore = "loom model: run with ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
+#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
 fn needs_cfg_loom() {}
 
 #[cfg(loom)]

@@ -6,12 +6,12 @@
 //! created == dropped + idle + in use, checked against the drop counter, and every object
 //! is dropped exactly once when the pool goes.
 //!
-//! Run with `ci/loom.sh`.
+//! Run with `.ci/loom.sh`.
 // Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
 // to run them.
 #[cfg(not(loom))]
 #[test]
-#[ignore = "loom model: run with ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
+#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
 fn needs_cfg_loom() {}
 
 #[cfg(loom)]

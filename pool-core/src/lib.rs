@@ -220,14 +220,14 @@ pub use stats::{Discarded, Stats};
 pub use pool_derive::Reset;
 
 // The crate README's examples run as doctests, so the crates.io page cannot drift from the
-// API. (The repository's README.md repeats its Rust example: ci/package.sh checks that.)
+// API. (The repository's README.md repeats its Rust example: .ci/package.sh checks that.)
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDocTests;
 
 // The derive's documentation examples live in pool-derive (its doc page) but need this crate
 // to run; they run here as doctests, from a copy inside this package so that the published
-// crate runs them too (ci/package.sh checks that the copy matches pool-derive/doc/reset.md).
+// crate runs them too (.ci/package.sh checks that the copy matches pool-derive/doc/reset.md).
 #[cfg(all(doctest, feature = "derive"))]
 #[doc = include_str!("../doc/reset.md")]
 struct DeriveResetDocTests;

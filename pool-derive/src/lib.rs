@@ -23,7 +23,7 @@ use syn::{DeriveInput, parse_macro_input};
 
 // The attribute reference lives in `doc/reset.md`. Its examples use `pool_core`, which this
 // crate cannot depend on, so they are not run here (`cfg(doctest)`); pool-core's doctests
-// run them from its copy, `pool-core/doc/reset.md` (ci/package.sh checks the two match).
+// run them from its copy, `pool-core/doc/reset.md` (.ci/package.sh checks the two match).
 #[cfg_attr(not(doctest), doc = include_str!("../doc/reset.md"))]
 #[proc_macro_derive(Reset, attributes(reset))]
 pub fn derive_reset(input: TokenStream) -> TokenStream {

@@ -29,7 +29,7 @@ pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
         counter.fetch_add(1, SeqCst);
         model();
     });
-    // Printed with `--nocapture` (ci/loom.sh): the numbers the issue asks to report.
+    // Printed with `--nocapture` (.ci/loom.sh): the numbers the issue asks to report.
     eprintln!(
         "loom model {name}: {} iterations in {:.1?}",
         iterations.load(SeqCst),

@@ -34,7 +34,7 @@ for line in sys.stdin:
 '
 )
 if [ "${#binaries[@]}" -eq 0 ]; then
-    echo "ci/leaks.sh: found no test binaries" >&2
+    echo ".ci/leaks.sh: found no test binaries" >&2
     exit 1
 fi
 

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! rustup component add --toolchain nightly miri rust-src; then
-    echo "ci/miri.sh: could not install miri on the nightly toolchain (rustup component add" >&2
+    echo ".ci/miri.sh: could not install miri on the nightly toolchain (rustup component add" >&2
     echo "  --toolchain nightly miri rust-src failed); the miri step cannot run." >&2
     exit 1
 fi

@@ -8,7 +8,7 @@
 #    pool-core/README.md's, which are doctests; the root README itself is not packaged.
 # 2. `cargo publish --dry-run --workspace`: packages both crates and builds each package;
 #    pool-core is verified against the packaged pool-derive, as it is not on crates.io yet.
-#    Extra arguments go to it (`ci/package.sh --allow-dirty` with uncommitted changes).
+#    Extra arguments go to it (`.ci/package.sh --allow-dirty` with uncommitted changes).
 # 3. The packaged crates alone, unpacked outside the repository: pool-core runs its doctests
 #    and both build their docs the way docs.rs does (all features, `--cfg docsrs`), with
 #    warnings as errors. pool-derive is patched to its unpacked package (a `[patch]` given
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 failed=0
 mismatch() {
-    echo "ci/package.sh: $1" >&2
+    echo ".ci/package.sh: $1" >&2
     failed=1
 }
 for crate in pool-core pool-derive; do
@@ -36,7 +36,7 @@ root = block.findall(open("README.md").read())
 crate = open("pool-core/README.md").read()
 missing = [b for b in root if "```rust\n" + b + "```" not in crate]
 for b in missing:
-    print("ci/package.sh: a Rust example of README.md is not in pool-core/README.md, whose "
+    print(".ci/package.sh: a Rust example of README.md is not in pool-core/README.md, whose "
           "examples run as doctests:\n" + b, file=sys.stderr)
 sys.exit(1 if missing else 0)
 EOF
