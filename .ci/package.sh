@@ -61,15 +61,16 @@ done
 patch="patch.crates-io.pool-derive.path=\"$unpacked/pool-derive-$version\""
 # Kept between runs, apart from the workspace's own builds.
 export CARGO_TARGET_DIR="$target/package-check"
+# As docs.rs builds them: nightly (the feature badges use `doc_cfg`), every feature,
+# `--cfg docsrs`. Nightly is the toolchain miri needs too (.ci/miri.sh).
 docs_rs="--cfg docsrs -D warnings"
 (
     cd "$unpacked/pool-core-$version"
-    # Default features: the `chaos` debug feature changes reuse order, which doctests show.
-    cargo test --doc --config "$patch"
-    RUSTDOCFLAGS="$docs_rs" cargo doc --no-deps --all-features --config "$patch"
+    cargo test --doc --all-features --config "$patch"
+    RUSTDOCFLAGS="$docs_rs" cargo +nightly doc --no-deps --all-features --config "$patch"
 )
 (
     cd "$unpacked/pool-derive-$version"
-    RUSTDOCFLAGS="$docs_rs" cargo doc --no-deps --all-features
+    RUSTDOCFLAGS="$docs_rs" cargo +nightly doc --no-deps --all-features
 )
 echo "package: pool-derive and pool-core $version package, document and doctest on their own"
