@@ -9,7 +9,9 @@
 //! PROXY_ROUNDS=9 cargo run --release --example proxy_buffers
 //! ```
 //!
-//! Phases, per process:
+//! The workload itself (request sizes, phases, RSS readings) is in
+//! `support/proxy_workload.rs`, shared with the benchmark that runs it with every peer pool
+//! (`pool-bench/benches/proxy.rs`) and the HTTP example (`http-proxy/`). Phases, per process:
 //! 1. steady: 8 workers x 2,500 requests, one buffer each in flight, every byte written and
 //!    read back; timed, and its peak RSS compared with the live working set;
 //! 2. burst: 8 workers x 16 buffers, all 128 held at once (a barrier), four rounds;
@@ -18,31 +20,18 @@
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/proxy_workload.rs"]
+mod proxy_workload;
 
 use pool_core::{BufferPool, Pool};
+use proxy_workload::{
+    Figures, SEED, STEADY_REQUESTS_PER_WORKER, Serve, WORKERS, fill_and_sum, median, mib, paired,
+};
 use std::ops::DerefMut;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::Instant;
 
 #[global_allocator]
 static ALLOC: counting_alloc::Counting<std::alloc::System> =
     counting_alloc::Counting::new(std::alloc::System);
-
-const WORKERS: usize = 8;
-const STEADY_REQUESTS_PER_WORKER: usize = 2_500;
-const DEFAULT_ROUNDS: usize = 5;
-const BURST_HELD: usize = 16;
-const BURST_ROUNDS: usize = 4;
-const TRICKLE_REQUESTS: usize = 400;
-const MIN_LEN: f64 = 10_000.0;
-const MAX_LEN: f64 = 3_000_000.0;
-/// Log-normal with median e^MU and shape SIGMA: after clamping to 10 KB..3 MB the mean is
-/// about 100 KB (printed by the run).
-const MU: f64 = 10.95;
-const SIGMA: f64 = 1.1;
-const SEED: u64 = 0x5EED_0000_0000_0001;
 
 /// How each strategy gets and returns a buffer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,9 +80,17 @@ impl Source {
         }
     }
 
-    /// Runs one request: get a buffer of `len`, write every byte, read them back, release.
-    fn serve(&self, len: usize, live: &LiveBytes) -> u64 {
-        let _in_use = live.hold(len);
+    fn sweep(&self) {
+        match self {
+            Source::Fresh => {}
+            Source::Pool(pool) => pool.sweep(),
+            Source::Buffers(pool) => pool.sweep(),
+        }
+    }
+}
+
+impl Serve for Source {
+    fn serve(&self, len: usize) -> u64 {
         match self {
             Source::Fresh => fill_and_sum(&mut Vec::with_capacity(len), len),
             Source::Pool(pool) => fill_and_sum(&mut pool.get(), len),
@@ -101,11 +98,7 @@ impl Source {
         }
     }
 
-    /// Runs `lens.len()` requests whose buffers are all held at once, and calls
-    /// `while_held` (a barrier: every worker's buffers are in flight together) before
-    /// releasing them.
-    fn serve_together(&self, lens: &[usize], live: &LiveBytes, while_held: impl Fn()) -> u64 {
-        let _in_use: Vec<_> = lens.iter().map(|&len| live.hold(len)).collect();
+    fn serve_together(&self, lens: &[usize], while_held: impl Fn()) -> u64 {
         match self {
             Source::Fresh => fill_all_then(
                 // Boxed only to share `fill_all_then` (a `Vec` derefs to a slice, a box to the `Vec`).
@@ -126,11 +119,16 @@ impl Source {
         }
     }
 
-    fn sweep(&self) {
+    /// Two sweeps: the pools' aging.
+    fn release_idle(&self) {
+        self.sweep();
+        self.sweep();
+    }
+
+    fn stats(&self) -> Option<String> {
         match self {
-            Source::Fresh => {}
-            Source::Pool(pool) => pool.sweep(),
-            Source::Buffers(pool) => pool.sweep(),
+            Source::Buffers(pool) => Some(format!("{}\n{}", pool.stats(), pool.recommend())),
+            _ => None,
         }
     }
 }
@@ -151,264 +149,10 @@ fn fill_all_then<B: DerefMut<Target = Vec<u8>>>(
     sum
 }
 
-/// Writes `len` bytes into `buf` (growing it if needed) and sums them: every byte touched.
-fn fill_and_sum(buf: &mut Vec<u8>, len: usize) -> u64 {
-    buf.resize(len, 0);
-    for (i, byte) in buf.iter_mut().enumerate().step_by(64) {
-        *byte = i as u8;
-    }
-    let sum = buf.iter().step_by(64).map(|&b| u64::from(b)).sum();
-    std::hint::black_box(&buf);
-    sum
-}
-
-/// The requested bytes in use right now, and the most ever: the live working set.
-#[derive(Default)]
-struct LiveBytes {
-    now: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-struct Held<'a>(&'a LiveBytes, usize);
-
-impl LiveBytes {
-    fn hold(&self, len: usize) -> Held<'_> {
-        let now = self.now.fetch_add(len, Ordering::Relaxed) + len;
-        self.peak.fetch_max(now, Ordering::Relaxed);
-        Held(self, len)
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(self.1, Ordering::Relaxed);
-    }
-}
-
-/// SplitMix64: a small, seedable generator, so every strategy sees the same requests.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A request size: log-normal (Box-Muller), clamped to 10 KB..3 MB.
-    fn request_len(&mut self) -> usize {
-        let (u1, u2) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
-        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        (MU + SIGMA * normal).exp().clamp(MIN_LEN, MAX_LEN) as usize
-    }
-}
-
-/// A line of `/proc/self/status`, in bytes.
-fn proc_status_bytes(key: &str) -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(key)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse::<usize>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-fn rss() -> usize {
-    proc_status_bytes("VmRSS:")
-}
-
-fn peak_rss() -> usize {
-    proc_status_bytes("VmHWM:")
-}
-
-/// Restarts VmHWM from the current RSS (Linux: write 5 to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Runs one strategy in this process and prints its figures on one `RESULT` line.
-fn run_child(strategy: Strategy) {
-    let source = Source::new(strategy);
-    let live = LiveBytes::default();
-    // Start the threads once and throw them away, so thread stacks and the allocator's
-    // per-thread arenas are part of the baseline, not of the load.
-    thread::scope(|s| {
-        for _ in 0..WORKERS {
-            s.spawn(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(64))));
-        }
-    });
-    let baseline = rss();
-    reset_peak_rss();
-    counting_alloc::enable();
-    let before = counting_alloc::snapshot();
-
-    // 1. Steady load.
-    let started = Instant::now();
-    let checksum: u64 = thread::scope(|s| {
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|worker| {
-                let (source, live) = (&source, &live);
-                s.spawn(move || {
-                    let mut rng = Rng(SEED ^ worker as u64);
-                    (0..STEADY_REQUESTS_PER_WORKER)
-                        .map(|_| source.serve(rng.request_len(), live))
-                        .sum::<u64>()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
-    });
-    let elapsed = started.elapsed();
-    let steady = counting_alloc::snapshot().since(&before);
-    let steady_peak = peak_rss().saturating_sub(baseline);
-    let steady_live = live.peak.swap(0, Ordering::Relaxed);
-
-    // 2. Burst, then 3. trickle.
-    reset_peak_rss();
-    let all_held = std::sync::Barrier::new(WORKERS);
-    thread::scope(|s| {
-        for worker in 0..WORKERS {
-            let (source, live, all_held) = (&source, &live, &all_held);
-            s.spawn(move || {
-                let mut rng = Rng(SEED ^ 0xB0B0 ^ worker as u64);
-                for _ in 0..BURST_ROUNDS {
-                    let lens: Vec<usize> = (0..BURST_HELD).map(|_| rng.request_len()).collect();
-                    std::hint::black_box(source.serve_together(&lens, live, || {
-                        all_held.wait();
-                    }));
-                }
-            });
-        }
-    });
-    let burst_peak = peak_rss().saturating_sub(baseline);
-    let burst_live = live.peak.load(Ordering::Relaxed);
-    let mut rng = Rng(SEED ^ 0x7717);
-    for _ in 0..TRICKLE_REQUESTS {
-        std::hint::black_box(source.serve(rng.request_len(), &live));
-    }
-    let after_trickle = rss().saturating_sub(baseline);
-
-    // 4. Idle: two sweeps.
-    source.sweep();
-    source.sweep();
-    let after_sweeps = rss().saturating_sub(baseline);
-    counting_alloc::disable();
-    let total = counting_alloc::snapshot().since(&before);
-
-    println!(
-        "RESULT rps={:.0} baseline={} steady_peak={} steady_live={} burst_peak={} burst_live={} allocs={} bytes={} \
-         total_allocs={} after_trickle={} after_sweeps={} checksum={}",
-        (WORKERS * STEADY_REQUESTS_PER_WORKER) as f64 / elapsed.as_secs_f64(),
-        baseline,
-        steady_peak,
-        steady_live,
-        burst_peak,
-        burst_live,
-        steady.allocs,
-        steady.bytes_allocated,
-        total.allocs,
-        after_trickle,
-        after_sweeps,
-        checksum,
-    );
-    if let Source::Buffers(pool) = &source {
-        eprintln!("{}\n{}", pool.stats(), pool.recommend());
-    }
-}
-
-/// One child's figures.
-#[derive(Debug, Default)]
-struct Figures {
-    values: std::collections::HashMap<String, f64>,
-}
-
-impl Figures {
-    fn parse(stdout: &str) -> Option<Self> {
-        let line = stdout.lines().find(|line| line.starts_with("RESULT "))?;
-        let values = line
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                Some((key.to_owned(), value.parse().ok()?))
-            })
-            .collect();
-        Some(Self { values })
-    }
-
-    fn get(&self, key: &str) -> f64 {
-        self.values.get(key).copied().unwrap_or(f64::NAN)
-    }
-
-    /// Peak RSS over the live working set, in the steady phase.
-    fn ratio(&self) -> f64 {
-        self.get("steady_peak") / self.get("steady_live")
-    }
-
-    /// RSS after the load and two sweeps, as a share of the RSS before the load.
-    fn after_sweeps_share(&self) -> f64 {
-        self.get("after_sweeps") / self.get("baseline")
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
-fn mib(bytes: f64) -> String {
-    format!("{:.1}", bytes / (1024.0 * 1024.0))
-}
-
-/// Runs one strategy in a child process and reads its figures.
-fn run_strategy(exe: &std::path::Path, strategy: Strategy) -> Figures {
-    let output = Command::new(exe)
-        .args(["--child", strategy.arg()])
-        .output()
-        .expect("run child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if std::env::var_os("PROXY_VERBOSE").is_some() {
-        eprintln!(
-            "--- {}\n{}",
-            strategy.name(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Figures::parse(&stdout).unwrap_or_else(|| {
-        eprintln!(
-            "{} failed:\n{}",
-            strategy.name(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::process::exit(1);
-    })
-}
-
 /// The targets a pool is held to, and whether `runs` (with `fresh`, the same rounds' fresh
 /// allocation) met them.
 fn verdict(runs: &[Figures], fresh: &[Figures]) -> String {
-    let speed = median(
-        runs.iter()
-            .zip(fresh)
-            .map(|(run, fresh)| run.get("rps") / fresh.get("rps"))
-            .collect(),
-    );
+    let speed = paired(runs, fresh);
     let ratio = median(runs.iter().map(Figures::ratio).collect());
     let after = median(runs.iter().map(Figures::after_sweeps_share).collect());
     let mark = |met: bool| if met { "met" } else { "MISSED" };
@@ -421,28 +165,17 @@ fn verdict(runs: &[Figures], fresh: &[Figures]) -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(position) = args.iter().position(|arg| arg == "--child") {
-        let wanted = args
-            .get(position + 1)
-            .map(String::as_str)
-            .unwrap_or_default();
+    if let Some(wanted) = proxy_workload::child_arg() {
         let strategy = Strategy::ALL
             .into_iter()
             .find(|s| s.arg() == wanted)
             .expect("unknown strategy");
-        run_child(strategy);
+        proxy_workload::run_child(&Source::new(strategy));
         return;
     }
-    let rounds = std::env::var("PROXY_ROUNDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(DEFAULT_ROUNDS)
-        .max(1);
+    let rounds = proxy_workload::rounds();
 
-    let mut rng = Rng(SEED);
-    let sample: Vec<usize> = (0..100_000).map(|_| rng.request_len()).collect();
-    let mean = sample.iter().sum::<usize>() as f64 / sample.len() as f64;
+    let mean = proxy_workload::mean_request_len();
     println!(
         "proxy buffers: {WORKERS} workers x {STEADY_REQUESTS_PER_WORKER} requests, sizes log-normal in 10 KB..3 MB, \
          mean {:.0} KB (seed {SEED:#x}); {rounds} interleaved rounds, one process per strategy per round\n",
@@ -454,7 +187,12 @@ fn main() {
         // Rotate the order, so no strategy always runs first (on a cooler machine).
         for offset in 0..Strategy::ALL.len() {
             let index = (round + offset) % Strategy::ALL.len();
-            runs[index].push(run_strategy(&exe, Strategy::ALL[index]));
+            let strategy = Strategy::ALL[index];
+            runs[index].push(proxy_workload::run_in_child(
+                &exe,
+                strategy.arg(),
+                strategy.name(),
+            ));
         }
     }
 
@@ -465,13 +203,6 @@ fn main() {
     let fresh = &runs[0];
     for (strategy, figures) in Strategy::ALL.iter().zip(&runs) {
         let med = |key: &str| median(figures.iter().map(|f| f.get(key)).collect());
-        let vs_fresh = median(
-            figures
-                .iter()
-                .zip(fresh)
-                .map(|(run, fresh)| run.get("rps") / fresh.get("rps"))
-                .collect(),
-        );
         let targets = match strategy {
             Strategy::Fresh => "(the baseline)".to_owned(),
             _ => verdict(figures, fresh),
@@ -480,7 +211,7 @@ fn main() {
             "{:<24} {:>9.0} {:>7.2}x {:>9} {:>9} {:>6.2} {:>8.0} {:>9}  {}",
             strategy.name(),
             med("rps"),
-            vs_fresh,
+            paired(figures, fresh),
             mib(med("steady_peak")),
             mib(med("steady_live")),
             median(figures.iter().map(Figures::ratio).collect()),

@@ -27,17 +27,23 @@
 //! distribution.
 //!
 //! Files: `server.rs` (the hyper server and its bodies), `client.rs` (the load),
-//! `workload.rs` (sizes and body bytes), `memory.rs` (RSS).
+//! `workload.rs` (sizes and body bytes); and, shared with the README's demo and the proxy
+//! benchmark, `examples/support/proxy_workload.rs` (the size distribution, RSS readings, the
+//! `RESULT` line's figures, medians).
 
 mod client;
-mod memory;
+// Not installed as the global allocator: the shared workload file's `run_child`, which this
+// program does not run, names it.
+#[path = "../../examples/support/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "../../examples/support/proxy_workload.rs"]
+mod proxy_workload;
 mod server;
 mod workload;
 
 use client::{Failure, Load, Measured};
-use memory::mib;
+use proxy_workload::{Figures, median, mib};
 use server::{Server, Strategy};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -243,29 +249,7 @@ fn child(strategy: Strategy, verbose: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A child server's `RESULT` line.
-struct Figures(HashMap<String, f64>);
-
-impl Figures {
-    fn parse(stdout: &str) -> Option<Figures> {
-        let line = stdout.lines().find(|line| line.starts_with("RESULT "))?;
-        let values = line
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                Some((key.to_owned(), value.parse().ok()?))
-            })
-            .collect();
-        Some(Figures(values))
-    }
-
-    fn get(&self, key: &str) -> f64 {
-        self.0.get(key).copied().unwrap_or(f64::NAN)
-    }
-}
-
-/// One strategy's run: the client's figures and the server's.
+/// One strategy's run: the client's figures and the server's (its `RESULT` line).
 struct Run {
     client: Measured,
     server: Figures,
@@ -321,15 +305,6 @@ fn run_strategy(exe: &Path, strategy: Strategy, load: Load, verbose: bool) -> Re
         }
     }
     Ok(Run { client, server })
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// One strategy's rounds, summed up: medians over the rounds, latencies over every request.
@@ -394,7 +369,7 @@ fn compare(options: &Options) -> Result<(), Failure> {
         load.time_limit.as_secs_f64(),
         options.seconds,
         workload::sample_mean(100_000) / 1000.0,
-        workload::SEED,
+        proxy_workload::SEED,
     );
     let exe = std::env::current_exe()?;
     let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];

@@ -10,7 +10,7 @@
 //! `BufferPool` and is frozen without a copy; it goes back to the pool when hyper drops the
 //! `Bytes`, once the body is sent. With [`Strategy::Fresh`] it is a new `Vec` each time.
 
-use crate::memory;
+use crate::proxy_workload;
 use crate::workload;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -221,8 +221,8 @@ impl Server {
             broken: AtomicU64::new(0),
         });
         let accept = runtime.spawn(accept_loop(listener, Arc::clone(&state)));
-        let baseline = memory::rss();
-        memory::reset_peak_rss();
+        let baseline = proxy_workload::rss();
+        proxy_workload::reset_peak_rss();
         Ok(Server {
             runtime,
             state,
@@ -247,13 +247,13 @@ impl Server {
             thread::sleep(Duration::from_millis(5));
         }
         let still_open = self.state.open.load(Ordering::Relaxed);
-        let peak = memory::peak_rss().saturating_sub(self.baseline);
-        let after_load = memory::rss().saturating_sub(self.baseline);
+        let peak = proxy_workload::peak_rss().saturating_sub(self.baseline);
+        let after_load = proxy_workload::rss().saturating_sub(self.baseline);
         if let Some(buffers) = &self.state.buffers {
             buffers.sweep();
             buffers.sweep();
         }
-        let after_sweeps = memory::rss().saturating_sub(self.baseline);
+        let after_sweeps = proxy_workload::rss().saturating_sub(self.baseline);
         let report = Report {
             baseline: self.baseline,
             served: self.state.served.load(Ordering::Relaxed),

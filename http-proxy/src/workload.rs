@@ -1,52 +1,14 @@
 //! The first story's workload: body sizes of 10 KB to 3 MB, log-normal with a mean of about
 //! 100 KB, and the bytes every body carries. The distribution and the generator are those of
-//! `examples/proxy_buffers.rs` (copied: that file is an example, not a library), so the two
-//! programs serve the same requests.
+//! `examples/proxy_buffers.rs` (`examples/support/proxy_workload.rs`, which this program
+//! includes), so the two programs serve the same requests.
 
-/// Smallest body, in bytes.
-const MIN_LEN: f64 = 10_000.0;
-/// Largest body drawn, in bytes.
-const MAX_LEN: f64 = 3_000_000.0;
-/// Log-normal with median e^MU and shape SIGMA: after clamping to 10 KB..3 MB the mean is
-/// about 100 KB (the program prints the mean of a sample).
-const MU: f64 = 10.95;
-const SIGMA: f64 = 1.1;
-/// The seed of every request's size.
-pub const SEED: u64 = 0x5EED_0000_0000_0001;
+use crate::proxy_workload::{Rng, SEED};
 
-/// SplitMix64: a small, seedable generator.
-pub struct Rng(u64);
-
-impl Rng {
-    /// The generator of request number `index`: request `index` gets the same size in
-    /// every run, whichever connection sends it.
-    pub fn for_request(index: u64) -> Self {
-        Rng(SEED ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A body size: log-normal (Box-Muller), clamped to 10 KB..3 MB.
-    pub fn request_len(&mut self) -> usize {
-        let (u1, u2) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
-        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        (MU + SIGMA * normal).exp().clamp(MIN_LEN, MAX_LEN) as usize
-    }
-}
-
-/// The size of request number `index`.
+/// The size of request number `index`: request `index` gets the same size in every run,
+/// whichever connection sends it (a generator of its own, seeded from [`SEED`] and `index`).
 pub fn request_len(index: u64) -> usize {
-    Rng::for_request(index).request_len()
+    Rng(SEED ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)).request_len()
 }
 
 /// The mean of the first `count` request sizes, in bytes.

@@ -8,11 +8,12 @@
 //! PROXY_ONLY=bufferpool,cf-buffer-pool-64k cargo bench -p pool-bench --bench proxy
 //! ```
 //!
-//! The workload, its phases and its readings are the demo's (`proxy/workload.rs` says how
-//! they are kept in step), so the two programs' figures compare. Each strategy runs in a
-//! process of its own (this program again, with `--child <name>`), so each starts from a fresh
-//! heap, and the strategies take turns in interleaved rounds whose order rotates, so a
-//! strategy's ratio to fresh allocation is measured in the same round, a few seconds apart.
+//! The workload, its phases and its readings are the demo's: one file,
+//! `examples/support/proxy_workload.rs`, included by both, so the two programs' figures
+//! compare. Each strategy runs in a process of its own (this program again, with
+//! `--child <name>`), so each starts from a fresh heap, and the strategies take turns in
+//! interleaved rounds whose order rotates, so a strategy's ratio to fresh allocation is
+//! measured in the same round, a few seconds apart.
 //! `PROXY_ONLY` runs a comma-separated subset (fresh allocation is always run: the ratios need
 //! it); `PROXY_VERBOSE` prints each child's stderr (our pools' stats).
 //!
@@ -23,22 +24,21 @@
 #[path = "proxy/strategies.rs"]
 mod strategies;
 mod support;
-#[path = "proxy/workload.rs"]
+#[path = "../../examples/support/proxy_workload.rs"]
 mod workload;
 
 use std::alloc::System;
 use std::fmt::Write as _;
 use std::fs;
-use std::process::Command;
 use strategies::*;
-use support::counting_alloc::Counting;
-use workload::{Figures, median, mib};
+// `self`: the workload module counts its allocations through `counting_alloc`, which it
+// finds beside it (`super::counting_alloc`).
+use support::counting_alloc::{self, Counting};
+use workload::{Figures, median, mib, paired};
 
 // The demo's allocator: the system's, counted only while a child's load runs.
 #[global_allocator]
 static ALLOC: Counting<System> = Counting::new(System);
-
-const DEFAULT_ROUNDS: usize = 5;
 
 /// Issue 10's targets for `BufferPool::new()`.
 const SPEED_VS_FRESH: f64 = 1.2;
@@ -82,8 +82,13 @@ const fn entry<S: Strategy>(arg: &'static str, name: &'static str, kind: Kind) -
         name,
         kind,
         release: S::RELEASE,
-        run: workload::run_child::<S>,
+        run: run_child::<S>,
     }
+}
+
+/// A child's run: strategy `S` through the workload's phases.
+fn run_child<S: Strategy>() {
+    workload::run_child(&S::new());
 }
 
 /// Every strategy, in table order. Fresh allocation first: the others' ratios are to it.
@@ -105,30 +110,6 @@ const ALL: [Entry; 11] = [
     entry::<ThreadLocalList>("tl-free-list", "thread_local! free list", Kind::Baseline),
 ];
 
-/// Runs one strategy in a child process and reads its figures.
-fn run_strategy(exe: &std::path::Path, entry: &Entry) -> Figures {
-    let output = Command::new(exe)
-        .args(["--child", entry.arg])
-        .output()
-        .expect("run child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if std::env::var_os("PROXY_VERBOSE").is_some() {
-        eprintln!(
-            "--- {}\n{}",
-            entry.name,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Figures::parse(&stdout).unwrap_or_else(|| {
-        eprintln!(
-            "{} failed:\n{}",
-            entry.name,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::process::exit(1);
-    })
-}
-
 /// A strategy's medians over the rounds.
 struct Row<'e> {
     entry: &'e Entry,
@@ -144,36 +125,20 @@ struct Row<'e> {
     after_share: f64,
 }
 
-/// The median over rounds of `runs[r].rps / base[r].rps`: a ratio measured within each round.
-fn paired(runs: &[Figures], base: &[Figures]) -> f64 {
-    median(
-        runs.iter()
-            .zip(base)
-            .map(|(run, base)| run.get("rps") / base.get("rps"))
-            .collect(),
-    )
-}
-
 fn csv_text(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(position) = args.iter().position(|arg| arg == "--child") {
-        let wanted = args.get(position + 1).map(String::as_str);
+    if let Some(wanted) = workload::child_arg() {
         let entry = ALL
             .iter()
-            .find(|e| Some(e.arg) == wanted)
+            .find(|e| e.arg == wanted)
             .expect("unknown strategy");
         (entry.run)();
         return;
     }
-    let rounds = std::env::var("PROXY_ROUNDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(DEFAULT_ROUNDS)
-        .max(1);
+    let rounds = workload::rounds();
     let only = std::env::var("PROXY_ONLY").ok();
     let chosen: Vec<&Entry> = ALL
         .iter()
@@ -186,9 +151,7 @@ fn main() {
         .collect();
     support::write_run_info("proxy", &format!("rounds={rounds}\nallocator=system"));
 
-    let mut rng = workload::Rng(workload::SEED);
-    let sample: Vec<usize> = (0..100_000).map(|_| rng.request_len()).collect();
-    let mean = sample.iter().sum::<usize>() as f64 / sample.len() as f64;
+    let mean = workload::mean_request_len();
     println!(
         "proxy workload (examples/proxy_buffers.rs): {} workers x {} requests, sizes log-normal in 10 KB..3 MB, \
          mean {:.0} KB (seed {:#x}); {rounds} interleaved rounds of {} strategies, one process each per round\n",
@@ -209,7 +172,7 @@ fn main() {
         // Rotate the order, so no strategy always runs first (on a cooler machine).
         for offset in 0..chosen.len() {
             let index = (round + offset) % chosen.len();
-            let figures = run_strategy(&exe, chosen[index]);
+            let figures = workload::run_in_child(&exe, chosen[index].arg, chosen[index].name);
             let mut line = format!("{round},{offset},{}", csv_text(chosen[index].name));
             for key in [
                 "rps",

@@ -3,7 +3,7 @@
 //! Rules every strategy follows, so they do the same work per request:
 //! - it starts from an empty pool (each runs in a fresh process, and nothing is prefilled);
 //! - it hands out a buffer of length 0 (as `Vec::with_capacity(len)` does), so that
-//!   `resize(len, 0)` writes every byte for all of them (the workload asserts it);
+//!   `resize(len, 0)` writes every byte for all of them (`checked` asserts it of every buffer);
 //! - it gives buffers back, and resets them, the way its docs say: by its own hook where it
 //!   has one, by `clear()` by hand where it has none;
 //! - it releases idle memory by its own means, if it has any ([`Strategy::RELEASE`] says
@@ -14,6 +14,7 @@
 //! doubling) when it is too small and keeps that capacity. That is how those pools are
 //! used for byte buffers of varied sizes.
 
+use crate::workload::{Serve, fill_and_sum};
 use pool_core::{Buffer, BufferPool, Pool, Pooled};
 use std::cell::RefCell;
 
@@ -48,6 +49,52 @@ pub trait Strategy: Sync + Sized {
     fn stats(&self) -> Option<String> {
         None
     }
+}
+
+/// The workload runs any strategy: one request's buffer is got, filled, checked and given
+/// back (`give`, which for most strategies is a drop).
+impl<S: Strategy> Serve for S {
+    fn serve(&self, len: usize) -> u64 {
+        let mut held = self.get(len);
+        let sum = fill_and_sum(checked(S::buf(&mut held)), len);
+        self.give(held);
+        sum
+    }
+
+    fn serve_together(&self, lens: &[usize], while_held: impl Fn()) -> u64 {
+        let mut held: Vec<_> = lens.iter().map(|&len| self.get(len)).collect();
+        let sum = held
+            .iter_mut()
+            .zip(lens)
+            .map(|(held, &len)| fill_and_sum(checked(S::buf(held)), len))
+            .sum();
+        while_held();
+        for held in held {
+            self.give(held);
+        }
+        sum
+    }
+
+    fn release_idle(&self) {
+        Strategy::release_idle(self);
+    }
+
+    fn stats(&self) -> Option<String> {
+        Strategy::stats(self)
+    }
+}
+
+/// Every strategy must hand out an empty buffer, as `Vec::with_capacity(len)` does: a reused
+/// buffer that kept its length would skip `resize`'s memset and be unfairly fast. One compare
+/// per request (a request writes 10 KB or more).
+#[inline]
+fn checked(buf: &mut Vec<u8>) -> &mut Vec<u8> {
+    assert!(
+        buf.is_empty(),
+        "a strategy handed out a buffer of length {}",
+        buf.len()
+    );
+    buf
 }
 
 /// Said of a pool that has no means of giving idle memory back.

@@ -1,15 +1,42 @@
-//! The proxy workload of `examples/proxy_buffers.rs`, the README's main demo, for any
-//! [`Strategy`]: the same request sizes, phases, work per request and RSS readings.
+//! The proxy workload of the first story, in one place for the three programs that run it:
+//! `examples/proxy_buffers.rs` (the README's main demo), `pool-bench/benches/proxy.rs` (the
+//! demo's workload with every peer pool) and the HTTP example (`http-proxy/`, which serves
+//! bodies of the same sizes). They are separate packages, so each includes this file with
+//! `#[path]`, as they do `counting_alloc.rs`; it needs std alone, so the demo still builds with
+//! pool-core alone. Each program keeps its own strategies.
 //!
-//! The pieces are copied from the demo, not shared with it: the demo is one file that its
-//! own package builds with pool-core alone, and must stay so. Keep them in step: the
-//! constants, [`Rng`], [`LiveBytes`], [`fill_and_sum`], the `/proc` readings and the phases of
-//! [`run_child`] are the demo's, line for line; what differs is that a strategy is a type here
-//! (the demo's `Source` enum has three cases) and that every buffer is given back through
-//! [`Strategy::give`], which for most strategies is the demo's drop.
+//! Here:
+//! - the request sizes: 10 KB to 3 MB, log-normal with a mean of about 100 KB, from a seeded
+//!   generator ([`Rng::request_len`]);
+//! - one strategy's run, in a process of its own ([`run_child`]): the phases below, the work
+//!   per request ([`fill_and_sum`]), the live working set ([`LiveBytes`]), and the `RESULT`
+//!   line it prints;
+//! - the parent's side: the number of rounds (`PROXY_ROUNDS`), running a child
+//!   ([`run_in_child`]) and reading its `RESULT` line ([`Figures`]);
+//! - resident memory from `/proc/self/status` (Linux; elsewhere every figure is 0): [`rss`],
+//!   [`peak_rss`], [`reset_peak_rss`];
+//! - the tables' [`median`], [`paired`] ratios and [`mib`].
+//!
+//! Phases of [`run_child`]:
+//! 1. steady: 8 workers x 2,500 requests, one buffer each in flight, every byte written and
+//!    read back; timed, and its peak RSS compared with the live working set;
+//! 2. burst: 8 workers x 16 buffers, all 128 held at once (a barrier), four rounds;
+//! 3. trickle: one worker, 400 requests (load has fallen);
+//! 4. idle: the strategy releases idle memory by its own means (ours: two sweeps), then RSS
+//!    is read again.
+//!
+//! [`run_child`] counts allocations with the including program's `counting_alloc` module
+//! (`examples/support/counting_alloc.rs`, declared beside this one), which is the program's
+//! global allocator.
+#![allow(
+    dead_code,
+    reason = "each program that includes this file uses part of it"
+)]
 
-use crate::strategies::Strategy;
-use crate::support::counting_alloc;
+use super::counting_alloc;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
@@ -19,56 +46,35 @@ pub const STEADY_REQUESTS_PER_WORKER: usize = 2_500;
 pub const BURST_HELD: usize = 16;
 pub const BURST_ROUNDS: usize = 4;
 pub const TRICKLE_REQUESTS: usize = 400;
+/// Smallest request, in bytes.
 pub const MIN_LEN: f64 = 10_000.0;
+/// Largest request drawn, in bytes.
 pub const MAX_LEN: f64 = 3_000_000.0;
 /// Log-normal with median e^MU and shape SIGMA: after clamping to 10 KB..3 MB the mean is
-/// about 100 KB (printed by the run).
+/// about 100 KB (the programs print the mean of a sample).
 const MU: f64 = 10.95;
 const SIGMA: f64 = 1.1;
+/// The seed of every request's size.
 pub const SEED: u64 = 0x5EED_0000_0000_0001;
+/// Rounds when `PROXY_ROUNDS` does not say.
+pub const DEFAULT_ROUNDS: usize = 5;
 
-/// Runs one request: get a buffer of `len`, write every byte, read them back, release.
-fn serve<S: Strategy>(source: &S, len: usize, live: &LiveBytes) -> u64 {
-    let _in_use = live.hold(len);
-    let mut held = source.get(len);
-    let sum = fill_and_sum(checked(S::buf(&mut held)), len);
-    source.give(held);
-    sum
-}
+/// How a strategy serves the workload's requests: what [`run_child`] runs.
+pub trait Serve: Sync {
+    /// Runs one request: get a buffer of `len`, write every byte and read them back
+    /// ([`fill_and_sum`]), release it. Returns the sum.
+    fn serve(&self, len: usize) -> u64;
 
-/// Runs `lens.len()` requests whose buffers are all held at once, and calls `while_held`
-/// (a barrier: every worker's buffers are in flight together) before releasing them.
-fn serve_together<S: Strategy>(
-    source: &S,
-    lens: &[usize],
-    live: &LiveBytes,
-    while_held: impl Fn(),
-) -> u64 {
-    let _in_use: Vec<_> = lens.iter().map(|&len| live.hold(len)).collect();
-    let mut held: Vec<_> = lens.iter().map(|&len| source.get(len)).collect();
-    let sum = held
-        .iter_mut()
-        .zip(lens)
-        .map(|(held, &len)| fill_and_sum(checked(S::buf(held)), len))
-        .sum();
-    while_held();
-    for held in held {
-        source.give(held);
-    }
-    sum
-}
+    /// Runs `lens.len()` requests whose buffers are all held at once, and calls `while_held`
+    /// (a barrier: every worker's buffers are in flight together) before releasing them.
+    fn serve_together(&self, lens: &[usize], while_held: impl Fn()) -> u64;
 
-/// Every strategy must hand out an empty buffer, as `Vec::with_capacity(len)` does: a reused
-/// buffer that kept its length would skip `resize`'s memset and be unfairly fast. One compare
-/// per request (a request writes 10 KB or more).
-#[inline]
-fn checked(buf: &mut Vec<u8>) -> &mut Vec<u8> {
-    assert!(
-        buf.is_empty(),
-        "a strategy handed out a buffer of length {}",
-        buf.len()
-    );
-    buf
+    /// Releases idle memory by the strategy's own means (ours: two sweeps), if it has any.
+    fn release_idle(&self);
+
+    /// The pool's own counters, where it keeps any: printed on stderr after the `RESULT`
+    /// line (shown with `PROXY_VERBOSE`).
+    fn stats(&self) -> Option<String>;
 }
 
 /// Writes `len` bytes into `buf` (growing it if needed) and sums them: every byte touched.
@@ -105,6 +111,23 @@ impl Drop for Held<'_> {
     }
 }
 
+/// [`Serve::serve`], with the request's bytes counted live while it runs.
+fn serve(source: &impl Serve, len: usize, live: &LiveBytes) -> u64 {
+    let _in_use = live.hold(len);
+    source.serve(len)
+}
+
+/// [`Serve::serve_together`], with the requests' bytes counted live while they run.
+fn serve_together(
+    source: &impl Serve,
+    lens: &[usize],
+    live: &LiveBytes,
+    while_held: impl Fn(),
+) -> u64 {
+    let _in_use: Vec<_> = lens.iter().map(|&len| live.hold(len)).collect();
+    source.serve_together(lens, while_held)
+}
+
 /// SplitMix64: a small, seedable generator, so every strategy sees the same requests.
 pub struct Rng(pub u64);
 
@@ -129,6 +152,13 @@ impl Rng {
     }
 }
 
+/// The mean of the first 100,000 request sizes drawn from [`SEED`], in bytes.
+pub fn mean_request_len() -> f64 {
+    let mut rng = Rng(SEED);
+    let sample: Vec<usize> = (0..100_000).map(|_| rng.request_len()).collect();
+    sample.iter().sum::<usize>() as f64 / sample.len() as f64
+}
+
 /// A line of `/proc/self/status`, in bytes.
 fn proc_status_bytes(key: &str) -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -145,23 +175,24 @@ fn proc_status_bytes(key: &str) -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn rss() -> usize {
+/// Resident memory now (VmRSS).
+pub fn rss() -> usize {
     proc_status_bytes("VmRSS:")
 }
 
-fn peak_rss() -> usize {
+/// The most resident memory since the process started or since [`reset_peak_rss`] (VmHWM).
+pub fn peak_rss() -> usize {
     proc_status_bytes("VmHWM:")
 }
 
 /// Restarts VmHWM from the current RSS (Linux: write 5 to clear_refs).
-fn reset_peak_rss() {
+pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// Runs strategy `S` in this process and prints its figures on one `RESULT` line (the demo's
-/// keys, so the two programs' figures compare).
-pub fn run_child<S: Strategy>() {
-    let source = S::new();
+/// Runs `source` through the phases in this process and prints its figures on one `RESULT`
+/// line (read back by [`Figures::parse`]), then its [`stats`](Serve::stats) on stderr.
+pub fn run_child(source: &impl Serve) {
     let live = LiveBytes::default();
     // Start the threads once and throw them away, so thread stacks and the allocator's
     // per-thread arenas are part of the baseline, not of the load.
@@ -180,7 +211,7 @@ pub fn run_child<S: Strategy>() {
     let checksum: u64 = thread::scope(|s| {
         let workers: Vec<_> = (0..WORKERS)
             .map(|worker| {
-                let (source, live) = (&source, &live);
+                let live = &live;
                 s.spawn(move || {
                     let mut rng = Rng(SEED ^ worker as u64);
                     (0..STEADY_REQUESTS_PER_WORKER)
@@ -201,7 +232,7 @@ pub fn run_child<S: Strategy>() {
     let all_held = std::sync::Barrier::new(WORKERS);
     thread::scope(|s| {
         for worker in 0..WORKERS {
-            let (source, live, all_held) = (&source, &live, &all_held);
+            let (live, all_held) = (&live, &all_held);
             s.spawn(move || {
                 let mut rng = Rng(SEED ^ 0xB0B0 ^ worker as u64);
                 for _ in 0..BURST_ROUNDS {
@@ -217,7 +248,7 @@ pub fn run_child<S: Strategy>() {
     let burst_live = live.peak.load(Ordering::Relaxed);
     let mut rng = Rng(SEED ^ 0x7717);
     for _ in 0..TRICKLE_REQUESTS {
-        std::hint::black_box(serve(&source, rng.request_len(), &live));
+        std::hint::black_box(serve(source, rng.request_len(), &live));
     }
     let after_trickle = rss().saturating_sub(baseline);
 
@@ -248,10 +279,47 @@ pub fn run_child<S: Strategy>() {
     }
 }
 
-/// One child's figures.
+/// The strategy this process runs, if it is a child (`--child <name>`; "" if the name is
+/// missing).
+pub fn child_arg() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let position = args.iter().position(|arg| arg == "--child")?;
+    Some(args.get(position + 1).cloned().unwrap_or_default())
+}
+
+/// The number of interleaved rounds: `PROXY_ROUNDS`, or [`DEFAULT_ROUNDS`]; at least 1.
+pub fn rounds() -> usize {
+    std::env::var("PROXY_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS)
+        .max(1)
+}
+
+/// Runs `exe --child <arg>` (the strategy called `name` in the table) and reads its figures;
+/// exits if it reports none. With `PROXY_VERBOSE` set, prints the child's stderr.
+pub fn run_in_child(exe: &Path, arg: &str, name: &str) -> Figures {
+    let output = Command::new(exe)
+        .args(["--child", arg])
+        .output()
+        .expect("run child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if std::env::var_os("PROXY_VERBOSE").is_some() {
+        eprintln!("--- {name}\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    Figures::parse(&stdout).unwrap_or_else(|| {
+        eprintln!(
+            "{name} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::process::exit(1);
+    })
+}
+
+/// One child's figures: the `key=value` pairs of its `RESULT` line.
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
-    values: std::collections::HashMap<String, f64>,
+    values: HashMap<String, f64>,
 }
 
 impl Figures {
@@ -268,6 +336,7 @@ impl Figures {
         Some(Self { values })
     }
 
+    /// The figure named `key`, or NaN.
     pub fn get(&self, key: &str) -> f64 {
         self.values.get(key).copied().unwrap_or(f64::NAN)
     }
@@ -292,6 +361,17 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The median over rounds of `runs[r].rps / base[r].rps`: a ratio measured within each round.
+pub fn paired(runs: &[Figures], base: &[Figures]) -> f64 {
+    median(
+        runs.iter()
+            .zip(base)
+            .map(|(run, base)| run.get("rps") / base.get("rps"))
+            .collect(),
+    )
+}
+
+/// Bytes as MiB, one decimal.
 pub fn mib(bytes: f64) -> String {
     format!("{:.1}", bytes / (1024.0 * 1024.0))
 }
