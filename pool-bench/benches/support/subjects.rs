@@ -87,6 +87,85 @@ pub fn each_subject<T: Object>(visitor: &mut impl Visit<T>) {
     visitor.visit(Floor::<T>::new);
 }
 
+/// Writes the [`Subject`] impl of a pool whose checkout is also the message sent across
+/// threads: every subject but [`Slab`]. The impl's fixed part comes from here: `Msg` is
+/// `Held`, `object` and `to_msg` hand the checkout through, and `finish` reads the object and
+/// gives it back as `give` does (unless the call writes its own `finish`).
+///
+/// Each call writes out what a reader checks for fairness, in the syntax of the method it
+/// becomes (`fn take(&self) = expr;` is `fn take(&self) -> Self::Held<'_> { expr }`): the
+/// checkout type, the pool's own calls to take an object and to give it back (resetting it by
+/// hand where the pool has no hook), and, where the pool has them, its means of releasing idle
+/// memory (the trait's default: none) and its counters.
+macro_rules! subject {
+    (
+        impl $(<$g:ident: $bound:path>)? Subject<$obj:ty> for $ty:ty {
+            $(const HANDOFF: bool = $handoff:expr;)?
+            type Held<$a:lifetime> = $held:ty;
+            fn name(&$name_self:ident) = $name:expr;
+            fn take(&$take_self:ident) = $take:expr;
+            fn give(&$give_self:ident, $give_held:pat_param) = $give:expr;
+            $(fn finish(&$finish_self:ident, $finish_msg:pat_param) = $finish:expr;)?
+            $(fn release_idle(&$release_self:ident) = $release:expr;)?
+            $(fn stats_line(&$stats_self:ident) = $stats:expr;)?
+        }
+    ) => {
+        impl $(<$g: $bound>)? Subject<$obj> for $ty {
+            type Held<$a> = $held;
+            type Msg<$a> = $held;
+            $(const HANDOFF: bool = $handoff;)?
+
+            fn name(&$name_self) -> &'static str {
+                $name
+            }
+
+            #[inline]
+            fn take(&$take_self) -> Self::Held<'_> {
+                $take
+            }
+
+            #[inline]
+            fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut $obj {
+                held
+            }
+
+            #[inline]
+            fn give(&$give_self, $give_held: Self::Held<'_>) {
+                $give;
+            }
+
+            fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
+                held
+            }
+
+            subject!(@finish $(fn finish(&$finish_self, $finish_msg) = $finish;)?);
+
+            $(
+                fn release_idle(&$release_self) -> &'static str {
+                    $release
+                }
+            )?
+
+            $(
+                fn stats_line(&$stats_self) -> Option<String> {
+                    $stats
+                }
+            )?
+        }
+    };
+    (@finish fn finish(&$finish_self:ident, $finish_msg:pat_param) = $finish:expr;) => {
+        fn finish<'a>(&'a $finish_self, $finish_msg: Self::Msg<'a>) {
+            $finish;
+        }
+    };
+    (@finish) => {
+        fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
+            msg.touch();
+            self.give(msg);
+        }
+    };
+}
+
 // === ours ===
 
 /// `pool_core::Pool`, with the same largest-object limit the peers that have one get.
@@ -122,45 +201,18 @@ impl<T: Object> Ours<T> {
     }
 }
 
-impl<T: Object> Subject<T> for Ours<T> {
-    type Held<'a> = Pooled<'a, T>;
-    type Msg<'a> = Pooled<'a, T>;
-
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    #[inline]
-    fn take(&self) -> Pooled<'_, T> {
-        self.pool.get()
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Pooled<'_, T>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Pooled<'_, T>) {
-        drop(held); // reset by `T::reset` and returned
-    }
-
-    fn to_msg<'a>(&'a self, held: Pooled<'a, T>) -> Pooled<'a, T> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Pooled<'a, T>) {
-        msg.touch();
-    }
-
-    fn release_idle(&self) -> &'static str {
-        self.pool.sweep();
-        self.pool.sweep();
-        "sweep() x2"
-    }
-
-    fn stats_line(&self) -> Option<String> {
-        Some(self.pool.stats().to_string())
+subject! {
+    impl<T: Object> Subject<T> for Ours<T> {
+        type Held<'a> = Pooled<'a, T>;
+        fn name(&self) = self.name;
+        fn take(&self) = self.pool.get();
+        fn give(&self, held) = drop(held); // reset by `T::reset` and returned
+        fn release_idle(&self) = {
+            self.pool.sweep();
+            self.pool.sweep();
+            "sweep() x2"
+        };
+        fn stats_line(&self) = Some(self.pool.stats().to_string());
     }
 }
 
@@ -175,139 +227,58 @@ impl Buffers {
     }
 }
 
-impl Subject<Vec<u8>> for Buffers {
-    type Held<'a> = Buffer<'a>;
-    type Msg<'a> = Buffer<'a>;
-
-    fn name(&self) -> &'static str {
-        "pool-core-buffers"
-    }
-
-    #[inline]
-    fn take(&self) -> Buffer<'_> {
-        self.0.get(CAP)
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Buffer<'_>) -> &'h mut Vec<u8> {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Buffer<'_>) {
-        drop(held); // cleared and returned to the class of its capacity
-    }
-
-    fn to_msg<'a>(&'a self, held: Buffer<'a>) -> Buffer<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Buffer<'a>) {
-        msg.touch();
-    }
-
-    fn release_idle(&self) -> &'static str {
-        self.0.sweep();
-        self.0.sweep();
-        "sweep() x2"
-    }
-
-    fn stats_line(&self) -> Option<String> {
+subject! {
+    impl Subject<Vec<u8>> for Buffers {
+        type Held<'a> = Buffer<'a>;
+        fn name(&self) = "pool-core-buffers";
+        fn take(&self) = self.0.get(CAP);
+        fn give(&self, held) = drop(held); // cleared and returned to the class of its capacity
+        fn release_idle(&self) = {
+            self.0.sweep();
+            self.0.sweep();
+            "sweep() x2"
+        };
         // `BufferStats`' own `Display` is a per-class table; one line is enough here.
-        Some(self.0.stats().total.to_string())
+        fn stats_line(&self) = Some(self.0.stats().total.to_string());
     }
 }
 
 // === lockfree-object-pool ===
 
-/// `lockfree_object_pool::LinearObjectPool`: reset closure on return.
-pub struct Linear<T: Object>(lockfree_object_pool::LinearObjectPool<T>);
+/// lockfree-object-pool's two pools, one API: `new(make, reset)`, `pull()`, and a guard that
+/// runs `reset` and returns the object when dropped. One adapter, `$name`, for its pool
+/// `$pool` and guard `$guard`.
+macro_rules! lockfree_subject {
+    ($(#[$doc:meta])* $name:ident($pool:ident, $guard:ident) = $label:literal) => {
+        $(#[$doc])*
+        pub struct $name<T: Object>(lockfree_object_pool::$pool<T>);
 
-impl<T: Object> Linear<T> {
-    /// A pool making `T::fresh()` and resetting with `clear_all`.
-    pub fn new() -> Self {
-        Self(lockfree_object_pool::LinearObjectPool::new(
-            T::fresh,
-            T::clear_all,
-        ))
-    }
+        impl<T: Object> $name<T> {
+            /// A pool making `T::fresh()` and resetting with `clear_all`.
+            pub fn new() -> Self {
+                Self(lockfree_object_pool::$pool::new(T::fresh, T::clear_all))
+            }
+        }
+
+        subject! {
+            impl<T: Object> Subject<T> for $name<T> {
+                type Held<'a> = lockfree_object_pool::$guard<'a, T>;
+                fn name(&self) = $label;
+                fn take(&self) = self.0.pull();
+                fn give(&self, held) = drop(held); // reset by `clear_all` and returned
+            }
+        }
+    };
 }
 
-impl<T: Object> Subject<T> for Linear<T> {
-    type Held<'a> = lockfree_object_pool::LinearReusable<'a, T>;
-    type Msg<'a> = lockfree_object_pool::LinearReusable<'a, T>;
-
-    fn name(&self) -> &'static str {
-        "lockfree-linear"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        self.0.pull()
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-    }
+lockfree_subject! {
+    /// `lockfree_object_pool::LinearObjectPool`: reset closure on return.
+    Linear(LinearObjectPool, LinearReusable) = "lockfree-linear"
 }
 
-/// `lockfree_object_pool::SpinLockObjectPool`.
-pub struct SpinLock<T: Object>(lockfree_object_pool::SpinLockObjectPool<T>);
-
-impl<T: Object> SpinLock<T> {
-    /// A pool making `T::fresh()` and resetting with `clear_all`.
-    pub fn new() -> Self {
-        Self(lockfree_object_pool::SpinLockObjectPool::new(
-            T::fresh,
-            T::clear_all,
-        ))
-    }
-}
-
-impl<T: Object> Subject<T> for SpinLock<T> {
-    type Held<'a> = lockfree_object_pool::SpinLockReusable<'a, T>;
-    type Msg<'a> = lockfree_object_pool::SpinLockReusable<'a, T>;
-
-    fn name(&self) -> &'static str {
-        "lockfree-spinlock"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        self.0.pull()
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-    }
+lockfree_subject! {
+    /// `lockfree_object_pool::SpinLockObjectPool`.
+    SpinLock(SpinLockObjectPool, SpinLockReusable) = "lockfree-spinlock"
 }
 
 // === object-pool ===
@@ -322,37 +293,15 @@ impl<T: Object> ObjectPool<T> {
     }
 }
 
-impl<T: Object> Subject<T> for ObjectPool<T> {
-    type Held<'a> = object_pool::Reusable<'a, T>;
-    type Msg<'a> = object_pool::Reusable<'a, T>;
-
-    fn name(&self) -> &'static str {
-        "object-pool"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        self.0.pull(T::fresh)
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, mut held: Self::Held<'_>) {
-        held.clear_all();
-        drop(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-        self.give(msg);
+subject! {
+    impl<T: Object> Subject<T> for ObjectPool<T> {
+        type Held<'a> = object_pool::Reusable<'a, T>;
+        fn name(&self) = "object-pool";
+        fn take(&self) = self.0.pull(T::fresh);
+        fn give(&self, mut held) = {
+            held.clear_all();
+            drop(held);
+        };
     }
 }
 
@@ -389,35 +338,12 @@ impl<T: Object> Opool<T> {
     }
 }
 
-impl<T: Object> Subject<T> for Opool<T> {
-    type Held<'a> = opool::RefGuard<'a, OpoolAlloc<T>, T>;
-    type Msg<'a> = opool::RefGuard<'a, OpoolAlloc<T>, T>;
-
-    fn name(&self) -> &'static str {
-        "opool"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        self.0.get()
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
+subject! {
+    impl<T: Object> Subject<T> for Opool<T> {
+        type Held<'a> = opool::RefGuard<'a, OpoolAlloc<T>, T>;
+        fn name(&self) = "opool";
+        fn take(&self) = self.0.get();
+        fn give(&self, held) = drop(held);
     }
 }
 
@@ -436,42 +362,20 @@ impl<T: Object> PoolsharkLocal<T> {
     }
 }
 
-impl<T: Object> Subject<T> for PoolsharkLocal<T> {
-    type Held<'a> = poolshark::local::LPooled<T>;
-    type Msg<'a> = poolshark::local::LPooled<T>;
-
-    fn name(&self) -> &'static str {
-        "poolshark-local"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        let mut held = poolshark::local::LPooled::<T>::take();
-        held.ensure_capacity();
-        held
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Self::Held<'_>) {
-        drop(held); // `Poolable::reset`, then into this thread's pool
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-    }
-
-    fn release_idle(&self) -> &'static str {
-        poolshark::local::clear_type::<T>();
-        "local::clear_type() (this thread only)"
+subject! {
+    impl<T: Object> Subject<T> for PoolsharkLocal<T> {
+        type Held<'a> = poolshark::local::LPooled<T>;
+        fn name(&self) = "poolshark-local";
+        fn take(&self) = {
+            let mut held = poolshark::local::LPooled::<T>::take();
+            held.ensure_capacity();
+            held
+        };
+        fn give(&self, held) = drop(held); // `Poolable::reset`, then into this thread's pool
+        fn release_idle(&self) = {
+            poolshark::local::clear_type::<T>();
+            "local::clear_type() (this thread only)"
+        };
     }
 }
 
@@ -493,43 +397,21 @@ impl<T: Object> PoolsharkGlobal<T> {
     }
 }
 
-impl<T: Object> Subject<T> for PoolsharkGlobal<T> {
-    type Held<'a> = poolshark::global::GPooled<T>;
-    type Msg<'a> = poolshark::global::GPooled<T>;
-
-    fn name(&self) -> &'static str {
-        "poolshark-global"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        let mut held = self.0.take();
-        held.ensure_capacity();
-        held
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-    }
-
-    fn release_idle(&self) -> &'static str {
-        self.0.prune();
-        self.0.prune();
-        "prune() x2"
+subject! {
+    impl<T: Object> Subject<T> for PoolsharkGlobal<T> {
+        type Held<'a> = poolshark::global::GPooled<T>;
+        fn name(&self) = "poolshark-global";
+        fn take(&self) = {
+            let mut held = self.0.take();
+            held.ensure_capacity();
+            held
+        };
+        fn give(&self, held) = drop(held);
+        fn release_idle(&self) = {
+            self.0.prune();
+            self.0.prune();
+            "prune() x2"
+        };
     }
 }
 
@@ -549,44 +431,23 @@ impl<T: Object> Regex<T> {
     }
 }
 
-impl<T: Object> Subject<T> for Regex<T> {
-    type Held<'a> = RegexGuard<'a, T>;
-    type Msg<'a> = RegexGuard<'a, T>;
-
-    fn name(&self) -> &'static str {
-        "regex-automata"
-    }
-
-    #[inline]
-    fn take(&self) -> Self::Held<'_> {
-        self.0.get()
-    }
-
-    #[inline]
-    fn object<'h>(held: &'h mut Self::Held<'_>) -> &'h mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, mut held: Self::Held<'_>) {
-        held.clear_all();
-        RegexGuard::put(held);
-    }
-
-    fn to_msg<'a>(&'a self, held: Self::Held<'a>) -> Self::Msg<'a> {
-        held
-    }
-
-    fn finish<'a>(&'a self, msg: Self::Msg<'a>) {
-        msg.touch();
-        self.give(msg);
+subject! {
+    impl<T: Object> Subject<T> for Regex<T> {
+        type Held<'a> = RegexGuard<'a, T>;
+        fn name(&self) = "regex-automata";
+        fn take(&self) = self.0.get();
+        fn give(&self, mut held) = {
+            held.clear_all();
+            RegexGuard::put(held);
+        };
     }
 }
 
 // === sharded-slab ===
 
 /// `sharded_slab::Pool`: a keyed slab. `create` checks a slot out, `clear(key)` gives it back
-/// (running `Clear::clear`, which keeps capacity); dropping the guard alone does not.
+/// (running `Clear::clear`, which keeps capacity); dropping the guard alone does not. Written
+/// out rather than with [`subject!`]: the message is the slot's key, not the guard.
 pub struct Slab<T: Object>(sharded_slab::Pool<T>);
 
 impl<T: Object> Slab<T> {
@@ -647,35 +508,13 @@ impl<T: Object> Fresh<T> {
     }
 }
 
-impl<T: Object> Subject<T> for Fresh<T> {
-    type Held<'a> = T;
-    type Msg<'a> = T;
-
-    fn name(&self) -> &'static str {
-        "fresh-alloc"
-    }
-
-    #[inline]
-    fn take(&self) -> T {
-        T::fresh()
-    }
-
-    #[inline]
-    fn object(held: &mut T) -> &mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, held: T) {
-        drop(black_box(held));
-    }
-
-    fn to_msg(&self, held: T) -> T {
-        held
-    }
-
-    fn finish(&self, msg: T) {
-        msg.touch();
+subject! {
+    impl<T: Object> Subject<T> for Fresh<T> {
+        type Held<'a> = T;
+        fn name(&self) = "fresh-alloc";
+        fn take(&self) = T::fresh();
+        fn give(&self, held) = drop(black_box(held));
+        fn finish(&self, msg) = msg.touch(); // and dropped
     }
 }
 
@@ -697,41 +536,20 @@ impl<T: Object> Drop for Floor<T> {
     }
 }
 
-impl<T: Object> Subject<T> for Floor<T> {
-    type Held<'a> = T;
-    type Msg<'a> = T;
-    const HANDOFF: bool = false;
-
-    fn name(&self) -> &'static str {
-        "tl-floor"
-    }
-
-    #[inline]
-    fn take(&self) -> T {
-        T::floor(|list| list.borrow_mut().pop()).unwrap_or_else(T::fresh)
-    }
-
-    #[inline]
-    fn object(held: &mut T) -> &mut T {
-        held
-    }
-
-    #[inline]
-    fn give(&self, mut held: T) {
-        held.clear_all();
-        T::floor(|list| list.borrow_mut().push(held));
-    }
-
-    fn to_msg(&self, held: T) -> T {
-        held
-    }
-
-    fn finish(&self, msg: T) {
-        self.give(msg);
-    }
-
-    fn release_idle(&self) -> &'static str {
-        T::floor(|list| list.borrow_mut().clear());
-        "clear() the list (this thread only)"
+subject! {
+    impl<T: Object> Subject<T> for Floor<T> {
+        const HANDOFF: bool = false;
+        type Held<'a> = T;
+        fn name(&self) = "tl-floor";
+        fn take(&self) = T::floor(|list| list.borrow_mut().pop()).unwrap_or_else(T::fresh);
+        fn give(&self, mut held) = {
+            held.clear_all();
+            T::floor(|list| list.borrow_mut().push(held));
+        };
+        fn finish(&self, msg) = self.give(msg);
+        fn release_idle(&self) = {
+            T::floor(|list| list.borrow_mut().clear());
+            "clear() the list (this thread only)"
+        };
     }
 }
