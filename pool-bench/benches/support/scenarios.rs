@@ -52,24 +52,46 @@ fn time_and_count_cycles<T: Object, S: Subject<T>>(
     record_allocs(group_name, subject.name(), COUNTED_OPS, counts);
 }
 
-/// Scenario 1: one thread, get / write a few bytes / return.
-pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
-    struct Run<'c> {
-        group: BenchmarkGroup<'c, WallTime>,
-        name: String,
-    }
-    impl<T: Object> Visit<T> for Run<'_> {
-        fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
-            let subject = make();
-            time_and_count_cycles(&mut self.group, &self.name, &subject);
+/// One scenario's criterion group, visiting every subject: what the scenario does with each
+/// one is its [`Visit`] impl for `Run<'_, Scenario>`.
+struct Run<'c, Scenario> {
+    group: BenchmarkGroup<'c, WallTime>,
+    name: String,
+    scenario: Scenario,
+}
+
+impl<'c, Scenario> Run<'c, Scenario> {
+    /// The group `group_name` of `c`.
+    fn new(c: &'c mut Criterion, group_name: &str, scenario: Scenario) -> Self {
+        Run {
+            group: c.benchmark_group(group_name),
+            name: group_name.to_owned(),
+            scenario,
         }
     }
-    let mut run = Run {
-        group: c.benchmark_group(group_name),
-        name: group_name.to_owned(),
-    };
-    each_subject::<T>(&mut run);
-    run.group.finish();
+
+    /// Runs the scenario on every subject, then closes the group.
+    fn each_subject<T: Object>(mut self)
+    where
+        Self: Visit<T>,
+    {
+        each_subject::<T>(&mut self);
+        self.group.finish();
+    }
+}
+
+/// Scenario 1: one thread, get / write a few bytes / return.
+pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
+    Run::new(c, group_name, SingleThread).each_subject::<T>();
+}
+
+struct SingleThread;
+
+impl<T: Object> Visit<T> for Run<'_, SingleThread> {
+    fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
+        let subject = make();
+        time_and_count_cycles(&mut self.group, &self.name, &subject);
+    }
 }
 
 /// Scenario 2: `threads` threads on one pool, each in a get / write / return loop.
@@ -80,77 +102,44 @@ pub fn single_thread<T: Object>(c: &mut Criterion, group_name: &str) {
 /// per sample), so pools that favour long-lived threads (regex-automata's owner slot, our
 /// thread caches) are measured as a server would use them.
 pub fn contention<T: Object>(c: &mut Criterion, group_name: &str, threads: usize) {
-    struct Run<'c> {
-        group: BenchmarkGroup<'c, WallTime>,
-        name: String,
-        threads: usize,
-    }
-    impl<T: Object> Visit<T> for Run<'_> {
-        fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
-            let subject = make();
-            let work = |iters: u64| {
-                for i in 0..iters {
-                    subject.cycle(i);
-                }
-            };
-            thread::scope(|scope| {
-                let crew = Crew::start(scope, self.threads, &work);
-                let threads = self.threads as u32;
-                self.group.bench_function(subject.name(), |b| {
-                    b.iter_custom(|iters| crew.run(iters) / threads)
-                });
-                crew.run(WARM_UP_OPS);
-                let (_, counts) = counting_alloc::measure(|| crew.run(COUNTED_OPS));
-                record_allocs(
-                    &self.name,
-                    subject.name(),
-                    COUNTED_OPS * self.threads as u64,
-                    counts,
-                );
+    Run::new(c, group_name, Contention { threads }).each_subject::<T>();
+}
+
+struct Contention {
+    threads: usize,
+}
+
+impl<T: Object> Visit<T> for Run<'_, Contention> {
+    fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
+        let subject = make();
+        let work = |iters: u64| {
+            for i in 0..iters {
+                subject.cycle(i);
+            }
+        };
+        let threads = self.scenario.threads;
+        thread::scope(|scope| {
+            let crew = Crew::start(scope, threads, &work);
+            self.group.bench_function(subject.name(), |b| {
+                b.iter_custom(|iters| crew.run(iters) / threads as u32)
             });
-        }
+            crew.run(WARM_UP_OPS);
+            let (_, counts) = counting_alloc::measure(|| crew.run(COUNTED_OPS));
+            record_allocs(
+                &self.name,
+                subject.name(),
+                COUNTED_OPS * threads as u64,
+                counts,
+            );
+        });
     }
-    let mut run = Run {
-        group: c.benchmark_group(group_name),
-        name: group_name.to_owned(),
-        threads,
-    };
-    each_subject::<T>(&mut run);
-    run.group.finish();
 }
 
 /// Scenario 3: the producer (the bench thread) gets and writes an object and sends it
 /// through a bounded channel; the consumer reads it and returns it to the pool. Also the
 /// channel alone, carrying a `u64`, as the cost to compare against.
 pub fn handoff<T: Object>(c: &mut Criterion, group_name: &str) {
-    struct Run<'c> {
-        group: BenchmarkGroup<'c, WallTime>,
-        name: String,
-    }
-    impl<T: Object> Visit<T> for Run<'_> {
-        fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
-            let subject = make();
-            if !S::HANDOFF {
-                return;
-            }
-            let subject = &subject;
-            run_handoff(
-                &mut self.group,
-                &self.name,
-                subject.name(),
-                |i| {
-                    let mut held = subject.take();
-                    S::object(&mut held).work(i);
-                    subject.to_msg(held)
-                },
-                |msg| subject.finish(msg),
-            );
-        }
-    }
-    let mut run = Run {
-        group: c.benchmark_group(group_name),
-        name: group_name.to_owned(),
-    };
+    let mut run = Run::new(c, group_name, Handoff);
     run_handoff(
         &mut run.group,
         group_name,
@@ -160,8 +149,30 @@ pub fn handoff<T: Object>(c: &mut Criterion, group_name: &str) {
             black_box(i);
         },
     );
-    each_subject::<T>(&mut run);
-    run.group.finish();
+    run.each_subject::<T>();
+}
+
+struct Handoff;
+
+impl<T: Object> Visit<T> for Run<'_, Handoff> {
+    fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
+        let subject = make();
+        if !S::HANDOFF {
+            return;
+        }
+        let subject = &subject;
+        run_handoff(
+            &mut self.group,
+            &self.name,
+            subject.name(),
+            |i| {
+                let mut held = subject.take();
+                S::object(&mut held).work(i);
+                subject.to_msg(held)
+            },
+            |msg| subject.finish(msg),
+        );
+    }
 }
 
 /// A message or the end-of-batch marker the consumer acknowledges.
@@ -210,26 +221,20 @@ fn run_handoff<'env, M: Send>(
 
 /// Scenario 7: [`OUTSTANDING`] guards held out, then a get / write / return loop.
 pub fn outstanding<T: Object>(c: &mut Criterion, group_name: &str) {
-    struct Run<'c> {
-        group: BenchmarkGroup<'c, WallTime>,
-        name: String,
-    }
-    impl<T: Object> Visit<T> for Run<'_> {
-        fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
-            let subject = make();
-            let held: Vec<S::Held<'_>> = (0..OUTSTANDING).map(|_| subject.take()).collect();
-            time_and_count_cycles(&mut self.group, &self.name, &subject);
-            for h in held {
-                subject.give(h);
-            }
+    Run::new(c, group_name, Outstanding).each_subject::<T>();
+}
+
+struct Outstanding;
+
+impl<T: Object> Visit<T> for Run<'_, Outstanding> {
+    fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
+        let subject = make();
+        let held: Vec<S::Held<'_>> = (0..OUTSTANDING).map(|_| subject.take()).collect();
+        time_and_count_cycles(&mut self.group, &self.name, &subject);
+        for h in held {
+            subject.give(h);
         }
     }
-    let mut run = Run {
-        group: c.benchmark_group(group_name),
-        name: group_name.to_owned(),
-    };
-    each_subject::<T>(&mut run);
-    run.group.finish();
 }
 
 /// Worker threads that live across samples and run a batch on command, all starting
