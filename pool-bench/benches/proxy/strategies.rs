@@ -17,14 +17,15 @@
 use crate::workload::{Serve, fill_and_sum};
 use pool_core::{Buffer, BufferPool, Pool, Pooled};
 use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
 
 /// A way of getting a buffer for a request and giving it back.
 pub trait Strategy: Sync + Sized {
     /// What [`release_idle`](Strategy::release_idle) does, for the table.
     const RELEASE: &'static str;
 
-    /// A buffer checked out for one request.
-    type Held<'a>
+    /// A buffer checked out for one request: the pool's guard, or [`Owned`].
+    type Held<'a>: DerefMut<Target = Vec<u8>>
     where
         Self: 'a;
 
@@ -33,9 +34,6 @@ pub trait Strategy: Sync + Sized {
 
     /// A buffer for a request of `len` bytes: empty, with any capacity.
     fn get(&self, len: usize) -> Self::Held<'_>;
-
-    /// The buffer behind a checkout.
-    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8>;
 
     /// Gives a buffer back (most drop their guard).
     fn give(&self, held: Self::Held<'_>) {
@@ -56,7 +54,7 @@ pub trait Strategy: Sync + Sized {
 impl<S: Strategy> Serve for S {
     fn serve(&self, len: usize) -> u64 {
         let mut held = self.get(len);
-        let sum = fill_and_sum(checked(S::buf(&mut held)), len);
+        let sum = fill_and_sum(checked(&mut held), len);
         self.give(held);
         sum
     }
@@ -66,7 +64,7 @@ impl<S: Strategy> Serve for S {
         let sum = held
             .iter_mut()
             .zip(lens)
-            .map(|(held, &len)| fill_and_sum(checked(S::buf(held)), len))
+            .map(|(held, &len)| fill_and_sum(checked(held), len))
             .sum();
         while_held();
         for held in held {
@@ -102,23 +100,37 @@ const NO_MEANS: &str = "none (no means)";
 
 // === baselines ===
 
+/// A buffer a baseline hands out by value: a `Vec<u8>` behind the `DerefMut` every pool's
+/// guard has, so the workload reaches every strategy's buffer the same way.
+pub struct Owned(Vec<u8>);
+
+impl Deref for Owned {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl DerefMut for Owned {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
 /// No pool: `Vec::with_capacity(len)` per request, freed after (glibc malloc).
 pub struct Fresh;
 
 impl Strategy for Fresh {
     const RELEASE: &'static str = "none (nothing kept)";
-    type Held<'a> = Vec<u8>;
+    type Held<'a> = Owned;
 
     fn new() -> Self {
         Fresh
     }
 
-    fn get(&self, len: usize) -> Vec<u8> {
-        Vec::with_capacity(len)
-    }
-
-    fn buf(held: &mut Vec<u8>) -> &mut Vec<u8> {
-        held
+    fn get(&self, len: usize) -> Owned {
+        Owned(Vec::with_capacity(len))
     }
 }
 
@@ -133,23 +145,21 @@ pub struct ThreadLocalList;
 
 impl Strategy for ThreadLocalList {
     const RELEASE: &'static str = "clear() this thread's list (workers' lists die with them)";
-    type Held<'a> = Vec<u8>;
+    type Held<'a> = Owned;
 
     fn new() -> Self {
         ThreadLocalList
     }
 
-    fn get(&self, _len: usize) -> Vec<u8> {
-        FREE_LIST
-            .with(|list| list.borrow_mut().pop())
-            .unwrap_or_default()
+    fn get(&self, _len: usize) -> Owned {
+        Owned(
+            FREE_LIST
+                .with(|list| list.borrow_mut().pop())
+                .unwrap_or_default(),
+        )
     }
 
-    fn buf(held: &mut Vec<u8>) -> &mut Vec<u8> {
-        held
-    }
-
-    fn give(&self, mut held: Vec<u8>) {
+    fn give(&self, Owned(mut held): Owned) {
         held.clear();
         FREE_LIST.with(|list| list.borrow_mut().push(held));
     }
@@ -177,10 +187,6 @@ impl Strategy for OursPool {
         self.0.get()
     }
 
-    fn buf<'h>(held: &'h mut Pooled<'_, Vec<u8>>) -> &'h mut Vec<u8> {
-        held
-    }
-
     fn release_idle(&self) {
         self.0.sweep();
         self.0.sweep();
@@ -204,10 +210,6 @@ impl Strategy for OursBuffers {
 
     fn get(&self, len: usize) -> Buffer<'_> {
         self.0.get(len)
-    }
-
-    fn buf<'h>(held: &'h mut Buffer<'_>) -> &'h mut Vec<u8> {
-        held
     }
 
     fn release_idle(&self) {
@@ -259,10 +261,6 @@ impl<const TRIM: usize> Strategy for CfBufferPool<TRIM> {
     fn get(&self, _len: usize) -> buffer_pool::Pooled<Vec<u8>> {
         self.0.get() // cleared by `Reuse::reuse` on its way back
     }
-
-    fn buf(held: &mut buffer_pool::Pooled<Vec<u8>>) -> &mut Vec<u8> {
-        held
-    }
 }
 
 // === byte-pool ===
@@ -293,10 +291,6 @@ impl Strategy for BytePool {
         block.clear();
         block
     }
-
-    fn buf<'h>(held: &'h mut byte_pool::Block<'_, Vec<u8>>) -> &'h mut Vec<u8> {
-        held
-    }
 }
 
 // === object-pool ===
@@ -315,10 +309,6 @@ impl Strategy for ObjectPool {
 
     fn get(&self, _len: usize) -> object_pool::Reusable<'_, Vec<u8>> {
         self.0.pull(Vec::new)
-    }
-
-    fn buf<'h>(held: &'h mut object_pool::Reusable<'_, Vec<u8>>) -> &'h mut Vec<u8> {
-        held
     }
 
     fn give(&self, mut held: object_pool::Reusable<'_, Vec<u8>>) {
@@ -347,10 +337,6 @@ impl Strategy for Linear {
     fn get(&self, _len: usize) -> Self::Held<'_> {
         self.0.pull()
     }
-
-    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
-        held
-    }
 }
 
 // === sharded-slab ===
@@ -369,10 +355,6 @@ impl Strategy for Slab {
 
     fn get(&self, _len: usize) -> Self::Held<'_> {
         self.0.create().expect("the slab has room")
-    }
-
-    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
-        held
     }
 
     fn give(&self, held: Self::Held<'_>) {
@@ -412,9 +394,5 @@ impl Strategy for Opool {
 
     fn get(&self, _len: usize) -> Self::Held<'_> {
         self.0.get()
-    }
-
-    fn buf<'h>(held: &'h mut Self::Held<'_>) -> &'h mut Vec<u8> {
-        held
     }
 }
