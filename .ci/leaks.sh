@@ -7,7 +7,7 @@
 #
 # The test binaries run directly, not through cargo (valgrind would otherwise trace
 # cargo). Skipped: compiletest (trybuild runs cargo and rustc) and the loom models
-# (without --cfg loom, one ignored test each). The stress and property tests run shorter
+# (without --cfg loom, one ignored test). The stress and property tests run shorter
 # under valgrind, which runs threads one at a time and ~30x slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ for line in sys.stdin:
     name = message["target"]["name"]
     if "proc-macro" in message["target"]["kind"]:
         continue  # pool-derive: runs only as part of the compiler, and links libstd.so
-    if message["profile"]["test"] and name != "compiletest" and not name.startswith("loom_"):
+    if message["profile"]["test"] and name not in ("compiletest", "loom"):
         print(message["executable"])
 '
 )

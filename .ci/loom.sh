@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Loom models of the pool's own code (tests/loom_*.rs). pool-core is compiled with
+# Loom models of the pool's own code (tests/loom/). pool-core is compiled with
 # `--cfg loom` too, so its `sync` shim hands the pool loom's mutexes, atomics and cells.
 #
 #   --cfg loom                 switches the shim and enables the models (`#[cfg(loom)]`; without
-#                              it each file has one ignored test that points here)
+#                              it the target has one ignored test that points here)
 #   -C debug-assertions=on     keeps the pool's debug_asserts in the optimised build
 #   --release                  loom explores thousands of interleavings; debug is ~10x slower
 #   LOOM_MAX_PREEMPTIONS=2     the usual bound (tokio, crossbeam): exhaustive beyond it is hours
@@ -11,8 +11,8 @@
 #                              keeps it from invalidating the normal build cache
 #   --nocapture                prints each model's iteration count and time
 #
-# Only the loom test targets are built and run: doctests and other tests cannot run under
-# `--cfg loom` (loom's types panic outside a model). Cargo expands the `loom_*` glob itself.
+# Only the loom test target is built and run: doctests and other tests cannot run under
+# `--cfg loom` (loom's types panic outside a model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +20,5 @@ start=$SECONDS
 RUSTFLAGS="--cfg loom -C debug-assertions=on" \
 LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" \
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}" \
-    cargo test --release --test 'loom_*' -- --nocapture "$@"
+    cargo test --release --test loom -- --nocapture "$@"
 echo "loom: all models passed in $((SECONDS - start)) s (build included)"

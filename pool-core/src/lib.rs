@@ -145,7 +145,7 @@
 //! guard exactly once, `barrier.rs` and `buffer/trim.rs` make one system call each, and
 //! `buffer/guard.rs` implements `bytes::BufMut` by delegation. Every block carries a
 //! `// SAFETY:` argument. Every concurrency primitive comes through `sync.rs`, so the loom
-//! models (`tests/loom_*.rs`) check the pool's own code, the reclaim handshake included;
+//! models (`tests/loom/`) check the pool's own code, the reclaim handshake included;
 //! miri runs the unit tests, the integration tests and the doctests.
 //!
 //! # Panics

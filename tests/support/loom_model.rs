@@ -1,5 +1,6 @@
-//! Fixtures for the loom models (`tests/loom_*.rs`): a model runner that reports its
-//! iteration count, and [`Obj`], an object that records what happens to it.
+//! Fixtures for the loom models (`tests/loom/`): a model runner that reports its iteration
+//! count, [`Obj`], an object that records what happens to it, and [`cycle`], the models'
+//! get-and-return step.
 //!
 //! The bookkeeping (held flags, counters) uses std atomics on purpose. Loom runs one modelled
 //! thread at a time, so they are exact; and loom does not see them, so they add no
@@ -146,6 +147,14 @@ impl Drop for Obj {
             );
         }
         self.ledger.drops.fetch_add(1, SeqCst);
+    }
+}
+
+/// Gets and returns `n` objects, marking them with `mark`.
+pub fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
+    let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
+    for obj in &mut held {
+        obj.claim(mark);
     }
 }
 

@@ -7,35 +7,13 @@
 //! is dropped exactly once when the pool goes.
 //!
 //! Run with `.ci/loom.sh`.
-// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
-// to run them.
-#[cfg(not(loom))]
-#[test]
-#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
-fn needs_cfg_loom() {}
 
-#[cfg(loom)]
-mod support;
-
-#[cfg(loom)]
+use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
 use loom::thread;
-#[cfg(loom)]
-use pool_core::{Pool, Pooled};
-#[cfg(loom)]
-use support::loom_model::{Ledger, Obj, assert_balanced, check};
-
-/// Gets and returns `n` objects, marking them with `mark`.
-#[cfg(loom)]
-fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
-    let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
-    for obj in &mut held {
-        obj.claim(mark);
-    }
-}
+use pool_core::Pooled;
 
 /// One sweep on one thread while another gets and returns, and the main thread, whose
 /// cache and the depot were filled before, comes back for an object and holds it.
-#[cfg(loom)]
 #[test]
 fn a_sweep_races_gets_and_returns() {
     check("a_sweep_races_gets_and_returns", || {
@@ -73,7 +51,6 @@ fn a_sweep_races_gets_and_returns() {
 /// Two sweeps (everything shared ages out) racing a thread that takes an object out for
 /// good and one that returns into the depot: aged-out, detached and in-use objects are
 /// each accounted for once.
-#[cfg(loom)]
 #[test]
 fn two_sweeps_race_a_detach_and_a_return() {
     check("two_sweeps_race_a_detach_and_a_return", || {

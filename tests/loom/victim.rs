@@ -1,6 +1,6 @@
 //! Loom model 4: the cross-thread paths of the victim generations and of thread exit.
 //!
-//! - A sweep reclaims the caches of owners that are out (see `loom_reclaim.rs`) and marks
+//! - A sweep reclaims the caches of owners that are out (see `reclaim.rs`) and marks
 //!   the rest, which age on their owner's next visit. Here that visit races another thread
 //!   taking from the depot's victims and sweeping again.
 //! - A thread that exits signals its caches' links from its registry's destructor (loom
@@ -10,33 +10,10 @@
 //!   exactly once.
 //!
 //! Run with `.ci/loom.sh`.
-// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
-// to run them.
-#[cfg(not(loom))]
-#[test]
-#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
-fn needs_cfg_loom() {}
 
-#[cfg(loom)]
-mod support;
-
-#[cfg(loom)]
+use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
 use loom::thread;
-#[cfg(loom)]
-use pool_core::Pool;
-#[cfg(loom)]
-use support::loom_model::{Ledger, Obj, assert_balanced, check};
 
-/// Gets and returns `n` objects, marking them with `mark`.
-#[cfg(loom)]
-fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
-    let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
-    for obj in &mut held {
-        obj.claim(mark);
-    }
-}
-
-#[cfg(loom)]
 #[test]
 fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
     check(
@@ -77,7 +54,6 @@ fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
     );
 }
 
-#[cfg(loom)]
 #[test]
 fn an_exit_races_a_sweep_and_its_cache_is_collected_once() {
     check(

@@ -13,37 +13,20 @@
 //! field (tests/ui/derive/field-not-reset.rs and its .stderr, run by tests/compiletest.rs).
 //!
 //! Run with `.ci/loom.sh`.
-// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
-// to run them.
-#[cfg(not(loom))]
-#[test]
-#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
-fn needs_cfg_loom() {}
 
-#[cfg(loom)]
-mod support;
-
-#[cfg(loom)]
+use crate::support::loom_model::check;
 use loom::thread;
-#[cfg(loom)]
 use pool_core::{Pool, Reset};
-#[cfg(loom)]
 use std::panic::{self, AssertUnwindSafe};
-#[cfg(loom)]
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-#[cfg(loom)]
 use std::sync::{Arc, Mutex, Once};
-#[cfg(loom)]
-use support::loom_model::check;
 
 /// The channel's state is the messages queued behind the receiver: drain them.
-#[cfg(loom)]
 fn drain(rx: &mut Receiver<u8>) {
     while rx.try_recv().is_ok() {}
 }
 
 /// A per-session scratch log behind a lock, and a channel to itself.
-#[cfg(loom)]
 #[derive(Reset)]
 struct Session {
     log: Mutex<Vec<u8>>,
@@ -54,7 +37,6 @@ struct Session {
     outbox: Sender<u8>,
 }
 
-#[cfg(loom)]
 impl Session {
     fn new() -> Self {
         let (outbox, inbox) = mpsc::channel();
@@ -92,11 +74,9 @@ impl Session {
     }
 }
 
-#[cfg(loom)]
 const POISON: &str = "a user panics while holding the lock (on purpose)";
 
 /// Keeps the deliberate panics out of the output; any other panic is printed as usual.
-#[cfg(loom)]
 fn quiet_deliberate_panics() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -109,13 +89,11 @@ fn quiet_deliberate_panics() {
     });
 }
 
-#[cfg(loom)]
 fn session_pool() -> Arc<Pool<Session>> {
     // Thread caches off, so each return is available to the other thread at once.
     Arc::new(Pool::builder().thread_cache(0).init(Session::new).build())
 }
 
-#[cfg(loom)]
 #[test]
 fn the_next_user_on_another_thread_sees_nothing_of_the_last() {
     quiet_deliberate_panics();

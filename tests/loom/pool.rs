@@ -10,26 +10,13 @@
 //! - afterwards, created == dropped + idle + in use, by the stats and the drop counter.
 //!
 //! Run with `.ci/loom.sh`.
-// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
-// to run them.
-#[cfg(not(loom))]
-#[test]
-#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
-fn needs_cfg_loom() {}
 
-#[cfg(loom)]
-mod support;
-
-#[cfg(loom)]
+use crate::support::loom_model::{Ledger, Obj, assert_balanced, check};
 use loom::thread;
-#[cfg(loom)]
 use pool_core::PooledOwned;
-#[cfg(loom)]
-use support::loom_model::{Ledger, Obj, assert_balanced, check};
 
 /// Thread caches off: every return goes to the shared depot and every get looks there, so
 /// objects pass between threads on each operation.
-#[cfg(loom)]
 #[test]
 fn handoff_through_the_depot() {
     check("handoff_through_the_depot", || {
@@ -62,7 +49,6 @@ fn handoff_through_the_depot() {
 
 /// Small thread caches (two magazines of one): a thread that returns three objects moves a
 /// full magazine to the depot, and the other thread refills from it.
-#[cfg(loom)]
 #[test]
 fn handoff_in_magazines() {
     check("handoff_in_magazines", || {
@@ -100,7 +86,6 @@ fn handoff_in_magazines() {
 
 /// An owned guard taken on one thread and dropped on another while the first keeps using
 /// the pool: the object is reset and returned on the second thread, into its cache.
-#[cfg(loom)]
 #[test]
 fn owned_guard_returned_on_another_thread() {
     check("owned_guard_returned_on_another_thread", || {

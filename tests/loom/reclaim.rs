@@ -9,33 +9,10 @@
 //! Afterwards nothing is lost or dropped twice, and two more sweeps leave nothing idle.
 //!
 //! Run with `.ci/loom.sh`.
-// Without `--cfg loom` (a plain `cargo test`) the models are left out and this file says how
-// to run them.
-#[cfg(not(loom))]
-#[test]
-#[ignore = "loom model: run with .ci/loom.sh (RUSTFLAGS=\"--cfg loom\")"]
-fn needs_cfg_loom() {}
 
-#[cfg(loom)]
-mod support;
-
-#[cfg(loom)]
+use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
 use loom::thread;
-#[cfg(loom)]
-use pool_core::Pool;
-#[cfg(loom)]
-use support::loom_model::{Ledger, Obj, assert_balanced, check};
 
-/// Gets and returns `n` objects, marking them with `mark`.
-#[cfg(loom)]
-fn cycle(pool: &Pool<Obj>, n: usize, mark: u64) {
-    let mut held: Vec<_> = (0..n).map(|_| pool.get()).collect();
-    for obj in &mut held {
-        obj.claim(mark);
-    }
-}
-
-#[cfg(loom)]
 #[test]
 fn a_sweep_reclaims_a_quiet_cache_while_its_owner_comes_back() {
     check(
@@ -66,7 +43,6 @@ fn a_sweep_reclaims_a_quiet_cache_while_its_owner_comes_back() {
     );
 }
 
-#[cfg(loom)]
 #[test]
 fn two_owners_and_a_sweeper_trade_through_the_depot() {
     check("two_owners_and_a_sweeper_trade_through_the_depot", || {
