@@ -11,31 +11,24 @@
 //!
 //! Run with `.ci/loom.sh`.
 
-use crate::support::loom_model::{Ledger, Obj, assert_balanced, check};
-use loom::thread;
+use crate::support::loom_model::{Obj, assert_balanced, check_pool, cycle, spawn_with};
 use pool_core::PooledOwned;
 
 /// Thread caches off: every return goes to the shared depot and every get looks there, so
 /// objects pass between threads on each operation.
 #[test]
 fn handoff_through_the_depot() {
-    check("handoff_through_the_depot", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 0);
+    check_pool("handoff_through_the_depot", 0, |ledger, pool| {
         let workers: Vec<_> = (1..=2)
             .map(|mark| {
-                let pool = pool.clone();
-                thread::spawn(move || {
+                spawn_with(&pool, move |pool| {
                     for _ in 0..2 {
-                        let mut obj = pool.get();
-                        obj.claim(mark);
+                        cycle(&pool, 1, mark);
                     }
                 })
             })
             .collect();
-        let mut obj = pool.get();
-        obj.claim(3);
-        drop(obj);
+        cycle(&pool, 1, 3);
         for worker in workers {
             worker.join().unwrap();
         }
@@ -51,30 +44,14 @@ fn handoff_through_the_depot() {
 /// full magazine to the depot, and the other thread refills from it.
 #[test]
 fn handoff_in_magazines() {
-    check("handoff_in_magazines", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 2);
-        let producer = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                let mut held: Vec<_> = (0..3).map(|_| pool.get()).collect();
-                for obj in &mut held {
-                    obj.claim(1);
-                }
-            })
-        };
-        let consumer = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                for _ in 0..2 {
-                    let mut obj = pool.get();
-                    obj.claim(2);
-                }
-            })
-        };
-        let mut obj = pool.get();
-        obj.claim(3);
-        drop(obj);
+    check_pool("handoff_in_magazines", 2, |ledger, pool| {
+        let producer = spawn_with(&pool, |pool| cycle(&pool, 3, 1));
+        let consumer = spawn_with(&pool, |pool| {
+            for _ in 0..2 {
+                cycle(&pool, 1, 2);
+            }
+        });
+        cycle(&pool, 1, 3);
         producer.join().unwrap();
         consumer.join().unwrap();
         assert_balanced(&pool, &ledger, 0);
@@ -88,28 +65,24 @@ fn handoff_in_magazines() {
 /// the pool: the object is reset and returned on the second thread, into its cache.
 #[test]
 fn owned_guard_returned_on_another_thread() {
-    check("owned_guard_returned_on_another_thread", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 2);
-        let mut owned: PooledOwned<Obj> = pool.get_owned();
-        owned.claim(1);
-        let other = {
-            let pool = pool.clone();
-            thread::spawn(move || {
+    check_pool(
+        "owned_guard_returned_on_another_thread",
+        2,
+        |ledger, pool| {
+            let mut owned: PooledOwned<Obj> = pool.get_owned();
+            owned.claim(1);
+            let other = spawn_with(&pool, move |pool| {
                 drop(owned);
                 for _ in 0..2 {
-                    let mut obj = pool.get();
-                    obj.claim(2);
+                    cycle(&pool, 1, 2);
                 }
-            })
-        };
-        let mut obj = pool.get();
-        obj.claim(3);
-        drop(obj);
-        other.join().unwrap();
-        assert_balanced(&pool, &ledger, 0);
-        assert_eq!(ledger.resets(), 4);
-        drop(pool);
-        assert_eq!(ledger.drops(), ledger.made());
-    });
+            });
+            cycle(&pool, 1, 3);
+            other.join().unwrap();
+            assert_balanced(&pool, &ledger, 0);
+            assert_eq!(ledger.resets(), 4);
+            drop(pool);
+            assert_eq!(ledger.drops(), ledger.made());
+        },
+    );
 }

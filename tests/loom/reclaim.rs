@@ -10,27 +10,19 @@
 //!
 //! Run with `.ci/loom.sh`.
 
-use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
-use loom::thread;
+use crate::support::loom_model::{assert_balanced, check_pool, cycle, spawn_with};
 
 #[test]
 fn a_sweep_reclaims_a_quiet_cache_while_its_owner_comes_back() {
-    check(
+    check_pool(
         "a_sweep_reclaims_a_quiet_cache_while_its_owner_comes_back",
-        || {
-            let ledger = Ledger::new();
-            let pool = Obj::pool(&ledger, 2);
-            let owner = {
-                let pool = pool.clone();
-                thread::spawn(move || {
-                    cycle(&pool, 2, 1); // fills this thread's cache
-                    cycle(&pool, 1, 2); // comes back, before, during or after the reclaim
-                })
-            };
-            let sweeper = {
-                let pool = pool.clone();
-                thread::spawn(move || pool.sweep())
-            };
+        2,
+        |ledger, pool| {
+            let owner = spawn_with(&pool, |pool| {
+                cycle(&pool, 2, 1); // fills this thread's cache
+                cycle(&pool, 1, 2); // comes back, before, during or after the reclaim
+            });
+            let sweeper = spawn_with(&pool, |pool| pool.sweep());
             owner.join().unwrap();
             sweeper.join().unwrap();
             assert_balanced(&pool, &ledger, 0);
@@ -45,21 +37,20 @@ fn a_sweep_reclaims_a_quiet_cache_while_its_owner_comes_back() {
 
 #[test]
 fn two_owners_and_a_sweeper_trade_through_the_depot() {
-    check("two_owners_and_a_sweeper_trade_through_the_depot", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 2);
-        let owners: Vec<_> = (1..=2)
-            .map(|mark| {
-                let pool = pool.clone();
-                thread::spawn(move || cycle(&pool, 3, mark))
-            })
-            .collect();
-        pool.sweep();
-        for owner in owners {
-            owner.join().unwrap();
-        }
-        assert_balanced(&pool, &ledger, 0);
-        drop(pool);
-        assert_eq!(ledger.drops(), ledger.made());
-    });
+    check_pool(
+        "two_owners_and_a_sweeper_trade_through_the_depot",
+        2,
+        |ledger, pool| {
+            let owners: Vec<_> = (1..=2)
+                .map(|mark| spawn_with(&pool, move |pool| cycle(&pool, 3, mark)))
+                .collect();
+            pool.sweep();
+            for owner in owners {
+                owner.join().unwrap();
+            }
+            assert_balanced(&pool, &ledger, 0);
+            drop(pool);
+            assert_eq!(ledger.drops(), ledger.made());
+        },
+    );
 }

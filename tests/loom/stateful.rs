@@ -14,8 +14,7 @@
 //!
 //! Run with `.ci/loom.sh`.
 
-use crate::support::loom_model::check;
-use loom::thread;
+use crate::support::loom_model::{check, spawn_with};
 use pool_core::{Pool, Reset};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -103,8 +102,7 @@ fn the_next_user_on_another_thread_sees_nothing_of_the_last() {
             let pool = session_pool();
             let users: Vec<_> = (1..=2)
                 .map(|mark| {
-                    let pool = pool.clone();
-                    thread::spawn(move || {
+                    spawn_with(&pool, move |pool| {
                         let session = pool.get();
                         session.assert_fresh();
                         session.use_and_poison(mark);

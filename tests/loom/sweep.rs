@@ -8,30 +8,21 @@
 //!
 //! Run with `.ci/loom.sh`.
 
-use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
-use loom::thread;
+use crate::support::loom_model::{assert_balanced, check_pool, cycle, spawn_with};
 use pool_core::Pooled;
 
 /// One sweep on one thread while another gets and returns, and the main thread, whose
 /// cache and the depot were filled before, comes back for an object and holds it.
 #[test]
 fn a_sweep_races_gets_and_returns() {
-    check("a_sweep_races_gets_and_returns", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 2);
+    check_pool("a_sweep_races_gets_and_returns", 2, |ledger, pool| {
         // Two objects in this thread's magazines, one magazine in the depot.
         cycle(&pool, 3, 1);
-        let sweeper = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.sweep())
-        };
-        let user = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                cycle(&pool, 2, 2);
-                cycle(&pool, 1, 2);
-            })
-        };
+        let sweeper = spawn_with(&pool, |pool| pool.sweep());
+        let user = spawn_with(&pool, |pool| {
+            cycle(&pool, 2, 2);
+            cycle(&pool, 1, 2);
+        });
         let mut kept = pool.get();
         kept.claim(3);
         sweeper.join().unwrap();
@@ -53,33 +44,29 @@ fn a_sweep_races_gets_and_returns() {
 /// each accounted for once.
 #[test]
 fn two_sweeps_race_a_detach_and_a_return() {
-    check("two_sweeps_race_a_detach_and_a_return", || {
-        let ledger = Ledger::new();
-        let pool = Obj::pool(&ledger, 0);
-        cycle(&pool, 2, 1);
-        let sweeper = {
-            let pool = pool.clone();
-            thread::spawn(move || {
+    check_pool(
+        "two_sweeps_race_a_detach_and_a_return",
+        0,
+        |ledger, pool| {
+            cycle(&pool, 2, 1);
+            let sweeper = spawn_with(&pool, |pool| {
                 pool.sweep();
                 pool.sweep();
-            })
-        };
-        let detacher = {
-            let pool = pool.clone();
-            thread::spawn(move || {
+            });
+            let detacher = spawn_with(&pool, |pool| {
                 let mut obj = pool.get();
                 obj.claim(2);
                 let mut obj = Pooled::into_inner(obj);
                 obj.release();
-            })
-        };
-        cycle(&pool, 1, 3);
-        sweeper.join().unwrap();
-        detacher.join().unwrap();
-        let stats = assert_balanced(&pool, &ledger, 0);
-        assert_eq!(stats.detached, 1);
-        assert_eq!(stats.sweeps, 2);
-        drop(pool);
-        assert_eq!(ledger.drops(), ledger.made());
-    });
+            });
+            cycle(&pool, 1, 3);
+            sweeper.join().unwrap();
+            detacher.join().unwrap();
+            let stats = assert_balanced(&pool, &ledger, 0);
+            assert_eq!(stats.detached, 1);
+            assert_eq!(stats.sweeps, 2);
+            drop(pool);
+            assert_eq!(ledger.drops(), ledger.made());
+        },
+    );
 }

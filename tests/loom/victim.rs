@@ -11,34 +11,26 @@
 //!
 //! Run with `.ci/loom.sh`.
 
-use crate::support::loom_model::{Ledger, Obj, assert_balanced, check, cycle};
-use loom::thread;
+use crate::support::loom_model::{assert_balanced, check_pool, cycle, spawn_with};
 
 #[test]
 fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
-    check(
+    check_pool(
         "a_cache_ages_on_its_visit_while_another_thread_takes_victims",
-        || {
-            let ledger = Ledger::new();
-            let pool = Obj::pool(&ledger, 2);
-            let owner = {
-                let pool = pool.clone();
-                thread::spawn(move || {
-                    // Fill this thread's two magazines and put one in the depot, sweep,
-                    // then visit: the cache is one sweep behind (or two, if the other
-                    // thread's sweep came first) and ages.
-                    cycle(&pool, 3, 1);
-                    pool.sweep();
-                    cycle(&pool, 1, 1);
-                })
-            };
-            let taker = {
-                let pool = pool.clone();
-                thread::spawn(move || {
-                    cycle(&pool, 1, 2);
-                    pool.sweep();
-                })
-            };
+        2,
+        |ledger, pool| {
+            let owner = spawn_with(&pool, |pool| {
+                // Fill this thread's two magazines and put one in the depot, sweep, then
+                // visit: the cache is one sweep behind (or two, if the other thread's sweep
+                // came first) and ages.
+                cycle(&pool, 3, 1);
+                pool.sweep();
+                cycle(&pool, 1, 1);
+            });
+            let taker = spawn_with(&pool, |pool| {
+                cycle(&pool, 1, 2);
+                pool.sweep();
+            });
             // The main thread takes from the shared levels too, and holds what it got.
             let mut kept = pool.get();
             kept.claim(3);
@@ -56,22 +48,15 @@ fn a_cache_ages_on_its_visit_while_another_thread_takes_victims() {
 
 #[test]
 fn an_exit_races_a_sweep_and_its_cache_is_collected_once() {
-    check(
+    check_pool(
         "an_exit_races_a_sweep_and_its_cache_is_collected_once",
-        || {
-            let ledger = Ledger::new();
-            let pool = Obj::pool(&ledger, 2);
-            let leaver = {
-                let pool = pool.clone();
-                thread::spawn(move || cycle(&pool, 2, 1))
-            };
-            let stayer = {
-                let pool = pool.clone();
-                thread::spawn(move || {
-                    pool.sweep();
-                    cycle(&pool, 1, 2);
-                })
-            };
+        2,
+        |ledger, pool| {
+            let leaver = spawn_with(&pool, |pool| cycle(&pool, 2, 1));
+            let stayer = spawn_with(&pool, |pool| {
+                pool.sweep();
+                cycle(&pool, 1, 2);
+            });
             leaver.join().unwrap();
             stayer.join().unwrap();
             assert_balanced(&pool, &ledger, 0);

@@ -1,6 +1,7 @@
 //! Fixtures for the loom models (`tests/loom/`): a model runner that reports its iteration
-//! count, [`Obj`], an object that records what happens to it, and [`cycle`], the models'
-//! get-and-return step.
+//! count ([`check`], and [`check_pool`] with a fresh pool for each iteration), [`Obj`], an
+//! object that records what happens to it, and the models' steps: [`spawn_with`] a handle
+//! on the pool, [`cycle`] objects through it.
 //!
 //! The bookkeeping (held flags, counters) uses std atomics on purpose. Loom runs one modelled
 //! thread at a time, so they are exact; and loom does not see them, so they add no
@@ -36,6 +37,34 @@ pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
         iterations.load(SeqCst),
         start.elapsed()
     );
+}
+
+/// Runs `model` under loom, as [`check`] does, on a pool of [`Obj`] with `thread_cache`
+/// objects per thread cache and the [`Ledger`] of its objects, both made anew for each
+/// iteration.
+pub fn check_pool(
+    name: &str,
+    thread_cache: usize,
+    model: impl Fn(Arc<Ledger>, Arc<Pool<Obj>>) + Sync + Send + 'static,
+) {
+    check(name, move || {
+        let ledger = Ledger::new();
+        let pool = Obj::pool(&ledger, thread_cache);
+        model(ledger, pool);
+    });
+}
+
+/// Spawns a modelled thread that runs `f` on a handle of its own to `shared` (the pool).
+pub fn spawn_with<S, T>(
+    shared: &Arc<S>,
+    f: impl FnOnce(Arc<S>) -> T + Send + 'static,
+) -> loom::thread::JoinHandle<T>
+where
+    S: Send + Sync + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    loom::thread::spawn(move || f(shared))
 }
 
 /// What happened to every [`Obj`] of one model iteration.
