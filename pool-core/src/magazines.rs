@@ -468,13 +468,22 @@ mod tests {
         Kept::with_bytes(value, 10)
     }
 
+    /// One thread cache (epoch 0) and what its operations take: limits with a thread cap of
+    /// 4 objects, a budget of `objects`, an empty depot, and the cache and its published
+    /// counts.
+    fn fixture(objects: usize) -> (Limits, Budget, DepotState<u32>, Magazines<u32>, Published) {
+        (
+            limits(4),
+            budget(objects),
+            DepotState::default(),
+            Magazines::new(0),
+            Published::default(),
+        )
+    }
+
     #[test]
     fn a_fresh_cache_takes_nothing_until_the_slow_path_equips_it() {
-        let limits = limits(4);
-        let budget = budget(UNLIMITED);
-        let mut depot = DepotState::default();
-        let mut cache = Magazines::new(0);
-        let held = Published::default();
+        let (limits, budget, mut depot, mut cache, held) = fixture(UNLIMITED);
         let refused = cache.push(kept(1), &held, &limits).unwrap_err();
         cache
             .spill(refused, &held, &mut depot, &limits, &budget)
@@ -494,11 +503,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_spills_a_magazine_and_refills_from_the_depot() {
-        let limits = limits(4);
-        let budget = budget(UNLIMITED);
-        let mut depot = DepotState::default();
-        let mut cache = Magazines::new(0);
-        let held = Published::default();
+        let (limits, budget, mut depot, mut cache, held) = fixture(UNLIMITED);
         for value in 0..6 {
             if let Err(k) = cache.push(kept(value), &held, &limits) {
                 cache.spill(k, &held, &mut depot, &limits, &budget).unwrap();
@@ -523,6 +528,7 @@ mod tests {
 
     #[test]
     fn the_reservation_is_bounded_by_the_thread_cap_and_released_on_aging() {
+        let (_, budget, mut depot, mut cache, held) = fixture(100);
         let limits = Limits {
             max_idle: Amount {
                 objects: 100,
@@ -530,10 +536,6 @@ mod tests {
             },
             ..limits(4)
         };
-        let budget = budget(100);
-        let mut depot = DepotState::default();
-        let mut cache = Magazines::new(0);
-        let held = Published::default();
         cache
             .spill(kept(1), &held, &mut depot, &limits, &budget)
             .unwrap();
@@ -571,11 +573,7 @@ mod tests {
 
     #[test]
     fn victims_are_taken_one_at_a_time_and_dropped_by_the_next_sweep() {
-        let limits = limits(4);
-        let budget = budget(UNLIMITED);
-        let mut depot = DepotState::default();
-        let mut cache = Magazines::new(0);
-        let held = Published::default();
+        let (limits, budget, mut depot, mut cache, held) = fixture(UNLIMITED);
         cache
             .spill(kept(1), &held, &mut depot, &limits, &budget)
             .unwrap();
@@ -595,11 +593,7 @@ mod tests {
 
     #[test]
     fn a_flush_hands_everything_to_the_depot() {
-        let limits = limits(4);
-        let budget = budget(10);
-        let mut depot = DepotState::default();
-        let mut cache = Magazines::new(0);
-        let held = Published::default();
+        let (limits, budget, mut depot, mut cache, held) = fixture(10);
         cache
             .spill(kept(1), &held, &mut depot, &limits, &budget)
             .unwrap();
