@@ -118,6 +118,21 @@ class Timings:
         )
 
 
+def bold_ours(subject):
+    """A subject's name for a table: ours in bold."""
+    return f"**{subject}**" if subject.startswith(OURS) else subject
+
+
+def md_row(cells):
+    """One Markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def md_head(headers):
+    """A Markdown table's header row and separator."""
+    return [md_row(headers), "|" + "---|" * len(headers)]
+
+
 def fmt_ns(ns):
     if ns is None:
         return "n/a"
@@ -165,8 +180,7 @@ def time_table(title, group, timings, allocs, extra=None):
     if best_name:
         lines.append(f"Best peer: **{best_name}** ({fmt_ns(best_ns)} ns/op).")
         lines.append("")
-    lines.append("| " + " | ".join(headers) + " |")
-    lines.append("|" + "---|" * len(headers))
+    lines += md_head(headers)
     rows = []
     for s in subjects:
         t = times.get(s)
@@ -174,9 +188,8 @@ def time_table(title, group, timings, allocs, extra=None):
             continue
         ns = t[0] if t else None
         a = allocs.get((group, s))
-        name = f"**{s}**" if s.startswith(OURS) else s
         cells = [
-            name,
+            bold_ours(s),
             fmt_ns(ns),
             f"{fmt_ns(t[1])}–{fmt_ns(t[2])}" if t else "n/a",
             fmt_ratio(ns, best_ns),
@@ -186,7 +199,7 @@ def time_table(title, group, timings, allocs, extra=None):
         ]
         if extra:
             cells += [f(s, t) for _, f in extra]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md_row(cells))
         rows.append((group, s, ns, t[1] if t else None, t[2] if t else None, a))
     lines.append("")
     return lines, times, rows
@@ -202,10 +215,9 @@ def retention_tables(path):
     lines = []
 
     lines += ["### Scenario 4: burst of 10,000 x 4 KiB, then idle", ""]
-    lines.append(
-        "| pool | release means | after the burst | after release | after release + 1 use |"
+    lines += md_head(
+        ["pool", "release means", "after the burst", "after release", "after release + 1 use"]
     )
-    lines.append("|---|---|---|---|---|")
     s4 = {}
     for r in by.get("s4", []):
         s4.setdefault(r["subject"], {})[r["phase"]] = r
@@ -215,28 +227,31 @@ def retention_tables(path):
             return f"{fmt_bytes(r['bytes'])} ({r['objects']} obj)" if r else "n/a"
 
         means = phases.get("after release", {}).get("note", "")
-        name = f"**{subject}**" if subject.startswith(OURS) else subject
         lines.append(
-            f"| {name} | {means} | {cell('after the burst')} | {cell('after release')} | "
-            f"{cell('after release + 1 use')} |"
+            md_row(
+                [
+                    bold_ours(subject),
+                    means,
+                    cell("after the burst"),
+                    cell("after release"),
+                    cell("after release + 1 use"),
+                ]
+            )
         )
     lines.append("")
 
-    lines += ["### Scenario 5: 1 use in 100 grows to 1 MiB (9,600 uses, 32 held at a time)", ""]
-    lines.append("| pool | retained | 4 KiB objects | 1 MiB+ blocks |")
-    lines.append("|---|---|---|---|")
-    for r in by.get("s5", []):
-        name = f"**{r['subject']}**" if r["subject"].startswith(OURS) else r["subject"]
-        lines.append(f"| {name} | {fmt_bytes(r['bytes'])} | {r['objects']} | {r['large']} |")
-    lines.append("")
-
-    lines += ["### Scenario 6: 1,000 short-lived threads, 4 at a time", ""]
-    lines.append("| pool | retained | 4 KiB objects |")
-    lines.append("|---|---|---|")
-    for r in by.get("s6", []):
-        name = f"**{r['subject']}**" if r["subject"].startswith(OURS) else r["subject"]
-        lines.append(f"| {name} | {fmt_bytes(r['bytes'])} | {r['objects']} |")
-    lines.append("")
+    # Scenarios 5 and 6: what each pool retains; scenario 5 also counts the 1 MiB+ blocks.
+    for scenario, title, large in [
+        ("s5", "Scenario 5: 1 use in 100 grows to 1 MiB (9,600 uses, 32 held at a time)", True),
+        ("s6", "Scenario 6: 1,000 short-lived threads, 4 at a time", False),
+    ]:
+        lines += [f"### {title}", ""]
+        headers = ["pool", "retained", "4 KiB objects"]
+        lines += md_head(headers + ["1 MiB+ blocks"] if large else headers)
+        for r in by.get(scenario, []):
+            cells = [bold_ours(r["subject"]), fmt_bytes(r["bytes"]), r["objects"]]
+            lines.append(md_row(cells + [r["large"]] if large else cells))
+        lines.append("")
     return lines, s4
 
 
@@ -272,8 +287,7 @@ def proxy_table(path, info):
         "MiB after release",
         "release means",
     ]
-    lines.append("| " + " | ".join(headers) + " |")
-    lines.append("|" + "---|" * len(headers))
+    lines += md_head(headers)
     for r in rows:
         name = f"**{r['strategy']}**" if r["kind"] == "ours" else r["strategy"]
         cells = [
@@ -288,7 +302,7 @@ def proxy_table(path, info):
             fmt_mib(r["after_bytes"]),
             r["release"],
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md_row(cells))
     lines.append("")
     targets = [r["targets"] for r in rows if r["targets"]]
     if targets:
@@ -399,70 +413,49 @@ def main():
     lines = ["<!-- generated by pool-bench/scripts/bench_report.py from one cargo bench run -->", ""]
     summary = []
 
-    t, s1v, rows = time_table("Scenario 1a: one thread, 4 KiB `Vec<u8>`", "s1_vec4k", timings, allocs)
-    lines += t
-    summary += rows
-    t, s1r, rows = time_table(
-        "Scenario 1b: one thread, struct with a `Vec`, a `HashMap` and a `String`",
-        "s1_record",
-        timings,
-        allocs,
+    def table(title, group, timings=timings, allocs=allocs, extra=None):
+        """Adds a time table to the page and its rows to the summary; returns its timings."""
+        t, times, rows = time_table(title, group, timings, allocs, extra)
+        lines.extend(t)
+        summary.extend(rows)
+        return times
+
+    s1v = table("Scenario 1a: one thread, 4 KiB `Vec<u8>`", "s1_vec4k")
+    s1r = table(
+        "Scenario 1b: one thread, struct with a `Vec`, a `HashMap` and a `String`", "s1_record"
     )
-    lines += t
-    summary += rows
 
     mim_started, _ = run_started(results, "pools_mimalloc")
     mim_timings = Timings(criterion_dir, mim_started, args.allow_stale)
     mim_allocs = read_allocs(results, "pools_mimalloc")
-    t, s1vm, rows = time_table(
-        "Scenario 1a under mimalloc", "s1_vec4k_mimalloc", mim_timings, mim_allocs
-    )
-    lines += t
-    summary += rows
-    t, s1rm, rows = time_table(
-        "Scenario 1b under mimalloc", "s1_record_mimalloc", mim_timings, mim_allocs
-    )
-    lines += t
-    summary += rows
+    table("Scenario 1a under mimalloc", "s1_vec4k_mimalloc", mim_timings, mim_allocs)
+    table("Scenario 1b under mimalloc", "s1_record_mimalloc", mim_timings, mim_allocs)
 
     def vs_own_s1(s, times):
         base = s1v.get(s)
         return fmt_ratio(times[0] if times else None, base[0] if base else None)
 
-    t, s2, rows = time_table(
+    s2 = table(
         f"Scenario 2: {threads} threads on one pool (wall time per op = wall / (threads x ops))",
         f"s2_threads{threads}",
-        timings,
-        allocs,
         extra=[("vs own scenario 1a", vs_own_s1)],
     )
-    lines += t
-    summary += rows
 
     channel = timings.get("s3_handoff", CHANNEL)
 
     def vs_channel(s, times):
         return fmt_ratio(times[0] if times else None, channel[0] if channel else None)
 
-    t, s3, rows = time_table(
+    s3 = table(
         "Scenario 3: producer -> consumer through a bounded channel; the consumer returns the object",
         "s3_handoff",
-        timings,
-        allocs,
         extra=[("vs channel alone", vs_channel)],
     )
-    lines += t
-    summary += rows
-
-    t, s7, rows = time_table(
+    table(
         "Scenario 7: 10,000 guards outstanding, then get / write / return",
         "s7_outstanding",
-        timings,
-        allocs,
         extra=[("vs own scenario 1a", vs_own_s1)],
     )
-    lines += t
-    summary += rows
 
     s4 = {}
     retention = os.path.join(results, "retention.csv")
