@@ -169,10 +169,6 @@
 //! `RUSTFLAGS="--cfg pool_chaos"` drops one return in four and mixes up reuse order (see
 //! Go's race mode), to flush out code that relies on getting "its" object back.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// Examples name `pool_core` through the extern prelude, as a user's crate does; an injected
-// `extern crate pool_core;` would be private, and `pub use pool_core as ...` (the derive's
-// `crate = path` example) may not re-export it.
-#![doc(test(no_crate_inject))]
 #![warn(missing_debug_implementations)]
 // CI runs clippy with `-D clippy::pedantic`; these pedantic lints are allowed, and why:
 #![allow(
