@@ -1,4 +1,4 @@
-//! Criterion timings of issue 6's scenarios 1, 2, 3 and 7, with allocation counts, for our
+//! Criterion timings of BENCHMARKS.md's scenarios 1, 2, 3 and 7, with allocation counts, for our
 //! pool, the peers and the two baselines, under the system allocator.
 //!
 //! Run with `cargo bench -p pool-bench --bench pools`; `POOL_BENCH_THREADS` sets scenario 2's

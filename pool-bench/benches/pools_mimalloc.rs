@@ -1,4 +1,4 @@
-//! Scenario 1 of issue 6 again, with mimalloc as the global allocator: how much of a pool's
+//! Scenario 1 of BENCHMARKS.md again, with mimalloc as the global allocator: how much of a pool's
 //! advantage over fresh allocation a faster allocator takes away.
 //!
 //! Run with `cargo bench -p pool-bench --bench pools_mimalloc`. Groups: `s1_vec4k_mimalloc`,

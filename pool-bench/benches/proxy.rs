@@ -17,7 +17,7 @@
 //! `PROXY_ONLY` runs a comma-separated subset (fresh allocation is always run: the ratios need
 //! it); `PROXY_VERBOSE` prints each child's stderr (our pools' stats).
 //!
-//! Prints one row per strategy (medians over the rounds) and which of issue 10's targets
+//! Prints one row per strategy (medians over the rounds) and which of the proxy demo's targets
 //! `BufferPool::new()` met, and writes `target/tmp/pool-bench/proxy.csv` (those rows) and
 //! `proxy-rounds.csv` (every child's figures) for `pool-bench/scripts/bench_report.py`.
 
@@ -293,7 +293,7 @@ fn main() {
                 mark(ours.after_share <= AFTER_SHARE)
             ),
         ];
-        println!("\nBufferPool::new(), issue 10's targets:");
+        println!("\nBufferPool::new(), the proxy demo's targets:");
         for line in &lines {
             println!("  {line}");
         }

@@ -261,7 +261,7 @@ def fmt_mib(n):
 
 def proxy_table(path, info):
     """The proxy workload (benches/proxy.rs): one row per strategy, medians over the rounds,
-    then the targets `BufferPool::new()` is held to (issue 10), as the bench judged them."""
+    then the targets `BufferPool::new()` is held to (the proxy demo's), as the bench judged them."""
     with open(path) as f:
         rows = list(csv.DictReader(f))
     rounds = rows[0]["rounds"] if rows else info.get("rounds", "?")
@@ -306,7 +306,7 @@ def proxy_table(path, info):
     lines.append("")
     targets = [r["targets"] for r in rows if r["targets"]]
     if targets:
-        lines.append("`BufferPool::new()`, issue 10's targets: " + targets[0] + ".")
+        lines.append("`BufferPool::new()`, the proxy demo's targets: " + targets[0] + ".")
         lines.append("")
     return lines
 

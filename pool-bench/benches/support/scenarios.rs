@@ -1,4 +1,4 @@
-//! The timed scenarios of issue 6 (1, 2, 3 and 7), as criterion groups, each followed by an
+//! The timed scenarios of BENCHMARKS.md (1, 2, 3 and 7), as criterion groups, each followed by an
 //! allocation count of the same subject in the same state.
 //!
 //! Criterion ids are `<scenario group>/<subject name>`; `pool-bench/scripts/bench_report.py`
