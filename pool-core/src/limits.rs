@@ -13,6 +13,16 @@ pub(crate) struct Amount {
 /// The value of a limit that is not set.
 pub(crate) const UNLIMITED: usize = usize::MAX;
 
+/// The most bytes one idle object counts for, whatever its `retained_bytes` reports: 1 TiB
+/// on 64-bit targets (more than any object holds), 256 MiB on smaller ones. Without it, a
+/// few objects that report absurd sizes would saturate a level's byte sum, and taking one
+/// of them out again would leave the sum wrong; with it, sums stay exact until 2^24 such
+/// objects (16 on 32-bit targets) sit in one level, far past any budget.
+#[cfg(target_pointer_width = "64")]
+pub(crate) const MAX_COUNTED_BYTES: usize = 1 << 40;
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) const MAX_COUNTED_BYTES: usize = usize::MAX >> 4;
+
 impl Amount {
     pub(crate) const ZERO: Amount = Amount {
         objects: 0,

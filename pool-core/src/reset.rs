@@ -69,6 +69,8 @@ pub trait Reset {
     /// Called on returned objects after [`reset`](Reset::reset), so for collections it is
     /// the spare capacity they keep. The default is `0`, right for values with no heap
     /// storage; types that own heap memory should override it (the derive sums the fields).
+    /// A pool counts at most 1 TiB per object (256 MiB on 32-bit targets), so a value that
+    /// reports an absurd size cannot overflow the pool's byte totals.
     fn retained_bytes(&self) -> usize {
         0
     }
