@@ -2,7 +2,9 @@
 //! `reset`, `retained_bytes` or `Drop`. After every step the books balance
 //! (`created + adopted == idle + in_use + detached + discarded`, with `in_use` the guards
 //! this test holds), no object is ever dropped twice, and at the end every object made was
-//! dropped exactly once. The pool keeps working whatever panicked.
+//! dropped exactly once. The pool keeps working whatever panicked, and so does automatic
+//! aging: some cases age their pool every millisecond, so objects also panic on the aging
+//! thread, and a bystander pool with `age_every` must keep being swept.
 
 #![cfg(not(miri))] // proptest is far too slow under miri
 
@@ -12,7 +14,8 @@ use pool_core::{Pool, PooledOwned, Reset};
 use proptest::prelude::*;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Where an object panics, if anywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,19 +152,49 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn new_pool(ledger: &Arc<Ledger>, limits: (usize, usize)) -> Arc<Pool<Victim>> {
+/// How often an aging case's pool is swept by the aging thread.
+const AGING: Duration = Duration::from_millis(1);
+
+fn new_pool(ledger: &Arc<Ledger>, limits: (usize, usize), aging: bool) -> Arc<Pool<Victim>> {
     let ledger = Arc::clone(ledger);
-    Arc::new(
-        Pool::builder()
-            .thread_cache(limits.0)
-            .max_idle(limits.1)
-            .init(move || {
-                let plan = decode(ledger.next.load(Ordering::SeqCst));
-                assert!(plan != Plan::Init, "init panics");
-                ledger.make(plan)
-            })
-            .build(),
-    )
+    let builder = Pool::builder()
+        .thread_cache(limits.0)
+        .max_idle(limits.1)
+        .init(move || {
+            let plan = decode(ledger.next.load(Ordering::SeqCst));
+            assert!(plan != Plan::Init, "init panics");
+            ledger.make(plan)
+        });
+    let builder = if aging {
+        builder.age_every(AGING)
+    } else {
+        builder
+    };
+    Arc::new(builder.build())
+}
+
+/// A well-behaved pool aged by the same aging thread, for the whole test binary.
+fn bystander() -> &'static Pool<Vec<u8>> {
+    static BYSTANDER: OnceLock<Pool<Vec<u8>>> = OnceLock::new();
+    BYSTANDER.get_or_init(|| Pool::builder().age_every(AGING).build())
+}
+
+/// Whether `pool` is swept `more` more times within 10 s.
+fn wait_for_sweeps<T: Reset>(pool: &Pool<T>, more: u64) -> bool {
+    let start = pool.stats().sweeps;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.stats().sweeps < start + more {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(AGING);
+    }
+    true
+}
+
+/// Whether the aging thread still sweeps the bystander.
+fn aging_goes_on() -> bool {
+    wait_for_sweeps(bystander(), 2)
 }
 
 /// The pool's books, given the guards of this pool the test holds.
@@ -186,13 +219,15 @@ proptest! {
     #[test]
     fn panics_anywhere_leave_the_books_balanced(
         limits in (0..6usize, 1..12usize),
+        aging in proptest::bool::weighted(0.25),
         ops in proptest::collection::vec(op(), 1..60),
     ) {
+        drop(bystander().get());
         // Panic messages from the injected panics are expected; keep the output readable.
         let hook = panic::take_hook();
         panic::set_hook(Box::new(|_| {}));
         let ledger = Arc::new(Ledger::default());
-        let mut pool = new_pool(&ledger, limits);
+        let mut pool = new_pool(&ledger, limits, aging);
         let mut held: Vec<PooledOwned<Victim>> = Vec::new();
         let mut detached: Vec<Victim> = Vec::new();
         let result = (|| {
@@ -233,16 +268,23 @@ proptest! {
                         quietly(|| pool.sweep());
                     }
                     Op::Replace => {
-                        let old = std::mem::replace(&mut pool, new_pool(&ledger, limits));
+                        let old = std::mem::replace(&mut pool, new_pool(&ledger, limits, aging));
                         quietly(move || drop(old));
                     }
                 }
-                let mine = held.iter().filter(|g| Arc::ptr_eq(PooledOwned::pool(g), &pool)).count();
-                assert_balanced(&pool, mine)?;
+                // With the aging thread sweeping at the same time, a snapshot of the counts
+                // may catch a sweep halfway; the end-of-case drop count still checks it all.
+                if !aging {
+                    let mine = held.iter().filter(|g| Arc::ptr_eq(PooledOwned::pool(g), &pool)).count();
+                    assert_balanced(&pool, mine)?;
+                }
                 prop_assert_eq!(ledger.dropped_twice.load(Ordering::SeqCst), 0);
             }
             Ok(())
         })();
+        // An aging case lets the aging thread sweep its pool twice, so the idle objects age
+        // out there, panicking Drops included.
+        let swept = !aging || wait_for_sweeps(&pool, 2);
         // Whatever happened, everything made is dropped exactly once in the end.
         for guard in held.drain(..) {
             quietly(move || drop(guard));
@@ -251,8 +293,11 @@ proptest! {
             quietly(move || drop(object));
         }
         quietly(move || drop(pool));
+        let aging_alive = aging_goes_on();
         panic::set_hook(hook);
         result?;
+        prop_assert!(swept, "the aging thread swept this case's pool");
+        prop_assert!(aging_alive, "automatic aging stopped for the other pools");
         prop_assert_eq!(ledger.dropped_twice.load(Ordering::SeqCst), 0, "dropped twice");
         prop_assert_eq!(
             ledger.dropped(),
