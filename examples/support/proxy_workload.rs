@@ -201,6 +201,12 @@ pub fn run_child(source: &impl Serve) {
             s.spawn(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(64))));
         }
     });
+    // Draw sizes first: the generator's code (libm's `ln`, `cos` and `exp`, whose paths for
+    // different arguments fault in about 300 KiB of pages) belongs to the program, not to the
+    // load, and would otherwise count against every strategy's memory after the load. No
+    // allocation here: freeing a large one would move glibc's mmap threshold before the load.
+    let mut warm = Rng(SEED ^ 0x3A3A);
+    std::hint::black_box((0..100_000).map(|_| warm.request_len()).sum::<usize>());
     let baseline = rss();
     reset_peak_rss();
     counting_alloc::enable();
