@@ -56,8 +56,6 @@ const MU: f64 = 10.95;
 const SIGMA: f64 = 1.1;
 /// The seed of every request's size.
 pub const SEED: u64 = 0x5EED_0000_0000_0001;
-/// Rounds when `PROXY_ROUNDS` does not say.
-pub const DEFAULT_ROUNDS: usize = 5;
 
 /// How a strategy serves the workload's requests: what [`run_child`] runs.
 pub trait Serve: Sync {
@@ -293,12 +291,14 @@ pub fn child_arg() -> Option<String> {
     Some(args.get(position + 1).cloned().unwrap_or_default())
 }
 
-/// The number of interleaved rounds: `PROXY_ROUNDS`, or [`DEFAULT_ROUNDS`]; at least 1.
-pub fn rounds() -> usize {
+/// The number of interleaved rounds: `PROXY_ROUNDS`, or `default` (each program chooses its
+/// own: a round of the demo takes a fraction of a second, one of the benchmark's byte-pool
+/// child several); at least 1.
+pub fn rounds(default: usize) -> usize {
     std::env::var("PROXY_ROUNDS")
         .ok()
         .and_then(|value| value.parse().ok())
-        .unwrap_or(DEFAULT_ROUNDS)
+        .unwrap_or(default)
         .max(1)
 }
 

@@ -1,4 +1,4 @@
-//! Issue 10's evidence: the proxy workload of `examples/proxy_buffers.rs` (the README's main
+//! The proxy workload of `examples/proxy_buffers.rs` (the README's main
 //! demo) with our two pools, every peer pool and two baselines. A report program
 //! (`harness = false`), not a criterion bench:
 //!
@@ -138,7 +138,7 @@ fn main() {
         (entry.run)();
         return;
     }
-    let rounds = workload::rounds();
+    let rounds = workload::rounds(5);
     let only = std::env::var("PROXY_ONLY").ok();
     let chosen: Vec<&Entry> = ALL
         .iter()
