@@ -1,6 +1,6 @@
-//! The proxy workload of `examples/proxy_buffers.rs` (the README's main
-//! demo) with our two pools, every peer pool and two baselines. A report program
-//! (`harness = false`), not a criterion bench:
+//! The proxy workload of `examples/proxy_buffers.rs` (the README's main demo) with our two
+//! pools, every peer pool and two baselines. A report program (`harness = false`), not a
+//! criterion bench:
 //!
 //! ```text
 //! cargo bench -p pool-bench --bench proxy                   # 5 rounds
