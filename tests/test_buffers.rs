@@ -112,6 +112,22 @@ fn buffers_beyond_the_top_class_are_never_kept() {
 }
 
 #[test]
+fn a_request_too_large_to_allocate_panics_and_counts_nothing() {
+    let pool = BufferPool::new();
+    let failed = std::panic::catch_unwind(|| drop(pool.get(usize::MAX)));
+    let message = failed.expect_err("no allocation of usize::MAX bytes");
+    let text = message
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| message.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(text, Some("capacity overflow"), "the panic says why");
+    let stats = pool.stats();
+    assert_eq!((stats.unpooled.requests, stats.unpooled.created), (0, 0));
+    drop(pool.get(1000)); // still usable
+    assert_balanced(&pool.stats());
+}
+
+#[test]
 fn every_way_out_of_the_pool_is_counted() {
     let pool = BufferPool::builder().classes(4096, 1 << 20).build();
     let kept = Buffer::into_inner(pool.get(10_000));

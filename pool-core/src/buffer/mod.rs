@@ -120,6 +120,11 @@ impl BufferPool {
     /// let buf = buffers.get(5_000);
     /// assert_eq!(buf.capacity(), 8 * 1024); // the 8 KiB class
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// With "capacity overflow" if `len` exceeds `isize::MAX`, as `Vec::with_capacity`
+    /// does; the pool counts nothing for such a request and stays usable.
     #[inline]
     pub fn get(&self, len: usize) -> Buffer<'_> {
         let (buf, origin) = self.shared.take(len);
@@ -129,6 +134,10 @@ impl BufferPool {
     /// Like [`get`](BufferPool::get), but the buffer holds a handle to the pool: it is
     /// `'static` and `Send`, for tasks and other threads, and (with the `bytes` feature)
     /// can be frozen into `bytes::Bytes` without a copy.
+    ///
+    /// # Panics
+    ///
+    /// As [`get`](BufferPool::get), if `len` exceeds `isize::MAX`.
     ///
     /// # Examples
     ///

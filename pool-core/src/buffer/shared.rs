@@ -114,10 +114,13 @@ impl Shared {
     pub(crate) fn take(&self, len: usize) -> (Vec<u8>, usize) {
         let class = self.classes.for_request(len);
         if class == self.beyond() {
+            // Allocate first: a length past `isize::MAX` panics here, and a request that got
+            // nothing must not be counted as served.
+            let buf = Vec::with_capacity(len);
             let counters = &self.counters[class];
             counters.requests.bump();
             counters.created.bump();
-            return (Vec::with_capacity(len), class);
+            return (buf, class);
         }
         if let Some(mine) = self.shelves.memoised()
             && let Some(mut owner) = mine.enter()
