@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Miri: runs pool-core's unit tests and the integration tests under the interpreter, which
 # reports undefined behaviour (use after free, double drop, aliasing violations, data races)
-# in the pool's unsafe code (local.rs's cell, guard.rs's ManuallyDrop::take) and in the
-# thread_local crate it relies on.
+# in the pool's unsafe code: thread_cache.rs's state cell and its hand-over between owner and
+# reclaimer, registry.rs's memo of cache pointers, guard.rs's ManuallyDrop::take, the
+# bytes feature's BufMut for buffers, and the pools' close on drop.
 #
 # Also the doctests of pool-core (its README, the derive's attribute reference, every
 # item's examples). Skipped: tests/compiletest.rs
