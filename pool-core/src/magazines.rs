@@ -196,6 +196,28 @@ impl<T> Magazines<T> {
         limits: &Limits,
     ) -> Result<(), Kept<T>> {
         let amount = kept.amount();
+        if self.hot.is_some() {
+            return self.push_behind_hot(kept, held, limits);
+        }
+        // The hot slot is empty: what is held is what the magazines hold.
+        if !held.in_magazines().plus(amount).fits(self.reserved) {
+            return Err(kept);
+        }
+        self.hot = Some(kept);
+        held.set_hot(Some(amount.bytes));
+        Ok(())
+    }
+
+    /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves into
+    /// `loaded` to make room.
+    #[inline]
+    fn push_behind_hot(
+        &mut self,
+        kept: Kept<T>,
+        held: &Published,
+        limits: &Limits,
+    ) -> Result<(), Kept<T>> {
+        let amount = kept.amount();
         if !held.held().plus(amount).fits(self.reserved) {
             return Err(kept);
         }
