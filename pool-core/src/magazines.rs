@@ -209,8 +209,9 @@ impl<T> Magazines<T> {
     }
 
     /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves into
-    /// `loaded` to make room.
-    #[inline]
+    /// `loaded` to make room. Out of line, so the return path around the common case (an
+    /// empty hot slot) stays small enough to inline into the caller's loop.
+    #[inline(never)]
     fn push_behind_hot(
         &mut self,
         kept: Kept<T>,
