@@ -108,9 +108,9 @@
 //!   `.max_idle_bytes(..)` if the pool must never keep more than a fixed amount. Measured by
 //!   `cargo run --release --example proxy_buffers`. After two sweeps the pool holds nothing
 //!   and asks glibc to trim, but glibc keeps the free end of each worker thread's arena
-//!   (0.7-1.6 MiB in that run, 8 workers); with the pool taking allocation off the hot path,
-//!   `MALLOC_ARENA_MAX=2` costs the pool little and brought it to 0.1 MiB (fresh allocation
-//!   it does slow: the pool served 1.28x its requests/s in that setting).
+//!   (0.6-0.7 MiB in that run, 8 workers, with the pool freeing small buffers first so the
+//!   arenas shrink); with the pool taking allocation off the hot path, `MALLOC_ARENA_MAX=2`
+//!   costs the pool little and brought it to 0.1 MiB.
 //! - **A buffer that grew keeps its capacity**: a `Pool<Vec<u8>>` with
 //!   `.max_object_bytes(1 << 20)`, or a derived `Reset` with `#[reset(max_capacity = n)]` on
 //!   the buffer field; [`Stats::discarded`] shows what was refused.

@@ -260,10 +260,10 @@ impl BufferPoolBuilder {
     /// arenas, so without it the process's RSS stays at its peak after the pool has freed
     /// everything. Elsewhere (and with another global allocator) it does nothing.
     ///
-    /// glibc still keeps the free end of each per-thread arena (at least 128 KiB each, more
-    /// after large frees): on the proxy workload 0.7-1.6 MiB above the RSS before the load,
-    /// where `MALLOC_ARENA_MAX=2` brings it to 0.1 MiB. The crate docs' "Choosing limits"
-    /// has the figures.
+    /// glibc still keeps the free end of each per-thread arena (a 128 KiB pad each, more
+    /// after large frees; the pool frees small buffers first to keep that down): on the proxy
+    /// workload 0.6-0.7 MiB above the RSS before the load, where `MALLOC_ARENA_MAX=2` brings
+    /// it to 0.1 MiB. The crate docs' "Choosing limits" has the figures.
     ///
     /// # Examples
     ///

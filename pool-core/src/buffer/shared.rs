@@ -367,8 +367,10 @@ impl Shared {
         }
     }
 
-    /// Frees buffers, with no lock held.
-    fn dispose(garbage: Vec<Shelved>) {
+    /// Frees buffers, with no lock held: the smallest first, so glibc gives back more of its
+    /// arenas (`trim.rs` says why).
+    fn dispose(mut garbage: Vec<Shelved>) {
+        garbage.sort_unstable_by_key(|shelved| shelved.buf.capacity());
         drop(garbage);
     }
 
