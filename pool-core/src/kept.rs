@@ -116,7 +116,7 @@ impl<T> Garbage<T> {
         counters.aged_out.add(self.len());
         // Smallest first, so glibc gives back more of its arenas (`buffer/trim.rs` says why).
         let mut kept: Vec<Kept<T>> = self.magazines.into_iter().flatten().collect();
-        kept.sort_unstable_by_key(|kept| kept.0.bytes);
+        kept.sort_unstable_by_key(|kept| kept.amount().bytes);
         drop_each(
             first
                 .into_iter()

@@ -195,11 +195,11 @@ impl<T> Magazines<T> {
         held: &Published,
         limits: &Limits,
     ) -> Result<(), Kept<T>> {
-        let amount = kept.amount();
         if self.hot.is_some() {
             return self.push_behind_hot(kept, held, limits);
         }
         // The hot slot is empty: what is held is what the magazines hold.
+        let amount = kept.amount();
         if !held.in_magazines().plus(amount).fits(self.reserved) {
             return Err(kept);
         }
