@@ -310,6 +310,69 @@ fn automatic_aging_drops_objects_outside_its_lock() {
     );
 }
 
+/// Keeps a handle to its own pool through resets, as an object holding an `Arc` of the
+/// state that owns its pool does.
+struct Anchor {
+    pool: Option<Arc<Pool<Anchor>>>,
+    counts: Arc<Counts>,
+}
+
+impl pool_core::Reset for Anchor {
+    fn reset(&mut self) {}
+}
+
+impl Drop for Anchor {
+    fn drop(&mut self) {
+        drop(self.pool.take()); // may be the last handle: the pool is dropped in here
+        self.counts
+            .drops
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_aged_out_object_may_drop_the_last_handle_to_its_pool() {
+    // The aging thread's sweep drops the object, which drops the pool inside that sweep:
+    // the pool's `Drop` must not wait for the sweep it runs in.
+    let counts = Counts::new();
+    let pool: Arc<Pool<Anchor>> = {
+        let counts = Arc::clone(&counts);
+        Arc::new(
+            Pool::builder()
+                .thread_cache(0)
+                .age_every(Duration::from_millis(if cfg!(miri) { 200 } else { 5 }))
+                .init(move || Anchor {
+                    pool: None,
+                    counts: Arc::clone(&counts),
+                })
+                .build(),
+        )
+    };
+    // Under `--cfg pool_chaos` a return may be discarded on the spot: return another
+    // until one is kept.
+    let mut made = 0;
+    while pool.stats().idle == 0 {
+        let mut anchor = pool.get_owned();
+        anchor.pool = Some(Arc::clone(&pool));
+        made += 1;
+    }
+    drop(pool);
+    assert!(
+        wait_for(|| counts.drops() == made),
+        "the aged-out object's Drop, which dropped its pool, finished"
+    );
+    let good = Pool::<Vec<u8>>::builder()
+        .thread_cache(0)
+        .age_every(Duration::from_millis(5))
+        .build();
+    drop(good.get());
+    assert!(
+        wait_for(|| good.stats().sweeps >= 3),
+        "aging goes on for every other pool: {}",
+        good.stats()
+    );
+}
+
 #[test]
 fn age_every_too_long_to_represent_means_never() {
     let pool = Pool::<Vec<u8>>::builder().age_every(Duration::MAX).build();

@@ -15,7 +15,8 @@ use crate::kept::{Garbage, Kept};
 use crate::limits::Limits;
 use crate::magazines::{Magazines, Published};
 use crate::stats::{Discarded, SharedCounters, Stats};
-use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock, yield_now};
+use crate::sweeping::Sweeping;
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
 
 type Caches<T> = CacheList<Magazines<T>, Published>;
@@ -32,8 +33,8 @@ pub(crate) struct Core<T> {
     budget: Budget,
     pub(crate) counters: SharedCounters,
     /// Sweeps between taking the cache lock and dropping their garbage. The pool's `Drop`
-    /// waits for them, so no idle object outlives the pool.
-    sweeping: AtomicUsize,
+    /// waits for them (except one it runs inside), so no idle object outlives the pool.
+    sweeping: Sweeping,
 }
 
 /// The outcome of one attempt at a slow-path get.
@@ -70,15 +71,6 @@ impl<T> Drop for DepotGuard<'_, T> {
     }
 }
 
-/// Marks a sweep's garbage as dropped, even if a destructor panics.
-struct SweepDone<'a>(&'a AtomicUsize);
-
-impl Drop for SweepDone<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Release);
-    }
-}
-
 impl<T> Core<T> {
     pub(crate) fn new(limits: Limits) -> Self {
         let bytes = Quota::new(limits.max_idle.bytes);
@@ -89,7 +81,7 @@ impl<T> Core<T> {
             depot_hint: AtomicUsize::new(0),
             budget: Budget::new(Quota::new(limits.max_idle.objects), bytes),
             counters: SharedCounters::default(),
-            sweeping: AtomicUsize::new(0),
+            sweeping: Sweeping::new(),
         }
     }
 
@@ -291,12 +283,13 @@ impl<T> Core<T> {
     /// its next call). Drops what aged out after releasing the locks.
     pub(crate) fn sweep(&self) {
         let mut garbage = Garbage::default();
-        {
+        let in_flight = {
             let mut caches = self.caches.lock();
             if caches.is_closed() {
                 return;
             }
-            self.sweeping.fetch_add(1, Ordering::Relaxed);
+            // Until the garbage is dropped, even if a destructor panics.
+            let in_flight = self.sweeping.start();
             if self.caches.exits_pending() {
                 self.collect_exited(&mut caches, &mut garbage);
             }
@@ -304,12 +297,13 @@ impl<T> Core<T> {
                 state.age(published, epoch, &self.budget, &mut garbage);
             });
             self.lock_depot().rotate(&self.budget, &mut garbage);
-        }
+            in_flight
+        };
         // Counted before anything drops, so whoever sees an object dropped sees the sweep
         // and the discard counted.
         self.counters.sweeps.bump();
-        let _done = SweepDone(&self.sweeping);
         garbage.dispose(&self.counters);
+        drop(in_flight);
     }
 
     /// A snapshot of the counters and what every level holds.
@@ -364,9 +358,7 @@ impl<T> Core<T> {
             }
             self.lock_depot().drain(&self.budget, &mut garbage);
         }
-        while self.sweeping.load(Ordering::Acquire) > 0 {
-            yield_now();
-        }
+        self.sweeping.wait_for_others();
         garbage.dispose(&self.counters);
     }
 }

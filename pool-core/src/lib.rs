@@ -208,6 +208,7 @@ mod pool;
 mod registry;
 mod reset;
 mod stats;
+mod sweeping;
 mod sync;
 mod thread_cache;
 

@@ -15,7 +15,8 @@ use super::shelf::{Published, Refused, Shelf, Shelved};
 use super::stats::{BufferStats, ClassStats};
 use crate::reset::ZeroFill;
 use crate::stats::{Counter, Discarded, Stats};
-use crate::sync::{AtomicUsize, Ordering, yield_now};
+use crate::sweeping::Sweeping;
+use crate::sync::{AtomicUsize, Ordering};
 use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
 
 type Shelves = CacheList<Shelf, Published>;
@@ -66,7 +67,7 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     calibrator: Calibrator,
     /// Sweeps between taking the cache lock and dropping their garbage (see `close`).
-    sweeping: AtomicUsize,
+    sweeping: Sweeping,
 }
 
 /// A sweep that freed at least this much asks the allocator to give free memory back to
@@ -88,7 +89,7 @@ impl Shared {
             calibrator: Calibrator::new(count),
             classes,
             settings,
-            sweeping: AtomicUsize::new(0),
+            sweeping: Sweeping::new(),
         }
     }
 
@@ -381,12 +382,12 @@ impl Shared {
     /// calibration on, a calibration.
     pub(crate) fn sweep(&self) {
         let mut garbage = Vec::new();
-        {
+        let in_flight = {
             let mut shelves = self.shelves.lock();
             if shelves.is_closed() {
                 return;
             }
-            self.sweeping.fetch_add(1, Ordering::Relaxed);
+            let in_flight = self.sweeping.start();
             if self.shelves.exits_pending() {
                 self.collect_exited(&mut shelves, &mut garbage);
             }
@@ -398,12 +399,12 @@ impl Shared {
             self.depots.rotate(&mut dropped);
             garbage.extend(dropped.aged_out);
             self.count_aged_out(&garbage[start..]);
-        }
+            in_flight
+        };
         self.sweeps.bump();
         let freed: usize = garbage.iter().map(|shelved| shelved.buf.capacity()).sum();
-        let done = SweepDone(&self.sweeping);
         Self::dispose(garbage);
-        drop(done);
+        drop(in_flight);
         if self.settings.trim_on_sweep && freed >= TRIM_AFTER_FREEING {
             super::trim::release_free_memory();
         }
@@ -538,19 +539,8 @@ impl Shared {
             self.depots.drain(&mut dropped);
             garbage.extend(dropped.aged_out);
         }
-        while self.sweeping.load(Ordering::Acquire) > 0 {
-            yield_now();
-        }
+        self.sweeping.wait_for_others();
         Self::dispose(garbage);
-    }
-}
-
-/// Marks a sweep's garbage as freed.
-struct SweepDone<'a>(&'a AtomicUsize);
-
-impl Drop for SweepDone<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Release);
     }
 }
 

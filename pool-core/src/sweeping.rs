@@ -1,0 +1,145 @@
+//! Sweeps that are dropping their garbage, so a pool's `Drop` can wait for them.
+//!
+//! A sweep takes idle objects out of the pool under its locks and drops them after
+//! releasing every lock. A pool dropped meanwhile on another thread (the aging thread's
+//! sweep racing the owner's `drop(pool)`) must not return before those objects are dropped:
+//! no idle object outlives its pool. So each sweep counts itself here until its garbage is
+//! gone, and the pool's `Drop` waits for the count to fall.
+//!
+//! But the `Drop` may run inside one of those sweeps: an aged-out object can hold the last
+//! handle to its own pool (an `Arc<AppState>` that owns the pool, say), and dropping it
+//! drops the pool on the sweeping thread. Waiting for that sweep would wait for itself. So
+//! each thread also records which sweeps it is inside, in a thread-local with a `const`
+//! initialiser and no destructor (readable during thread teardown), and the `Drop` waits
+//! only for the others. The sweep it is inside drops the rest of its garbage right after,
+//! on the same thread, before the sweep returns.
+
+use crate::sync::{AtomicUsize, Ordering, thread_local_const, yield_now};
+use std::cell::Cell;
+
+/// How many sweeps one thread can be inside at once and still be recognised (a sweep
+/// whose garbage's `Drop` sweeps again, and so on). Deeper nesting is not recorded, and a
+/// pool dropped at that depth by its own sweep's garbage would wait for itself.
+const NESTING: usize = 4;
+
+thread_local_const! {
+    /// The sweeps (their counters' addresses) this thread is dropping garbage for; 0 is a
+    /// free slot.
+    static INSIDE: Cell<[usize; NESTING]> = Cell::new([0; NESTING]);
+}
+
+/// A pool's count of sweeps dropping their garbage.
+#[derive(Debug)]
+pub(crate) struct Sweeping {
+    count: AtomicUsize,
+}
+
+impl Sweeping {
+    pub(crate) fn new() -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    /// A sweep starts, under the lock that also closes the pool (so a closed pool starts
+    /// none); it counts until the returned guard drops, after its garbage.
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let id = self.id();
+        let slot = INSIDE
+            .try_with(|inside| {
+                let mut slots = inside.get();
+                let slot = slots.iter().position(|&held| held == 0)?;
+                slots[slot] = id;
+                inside.set(slots);
+                Some(slot)
+            })
+            .ok()
+            .flatten();
+        InFlight {
+            sweeping: self,
+            slot,
+        }
+    }
+
+    /// Waits until every sweep is done dropping its garbage, except the ones this thread is
+    /// inside.
+    pub(crate) fn wait_for_others(&self) {
+        let id = self.id();
+        let mine = INSIDE
+            .try_with(|inside| inside.get().iter().filter(|&&held| held == id).count())
+            .unwrap_or(0);
+        while self.count.load(Ordering::Acquire) > mine {
+            yield_now();
+        }
+    }
+
+    /// Names this pool's sweeps in [`INSIDE`]: the counter's address, which stays put while
+    /// the pool lives (it is inside the pool's shared, reference-counted part).
+    fn id(&self) -> usize {
+        std::ptr::from_ref(&self.count) as usize
+    }
+}
+
+/// A sweep dropping its garbage; counted until dropped.
+#[must_use = "the sweep counts as in flight until this guard drops"]
+pub(crate) struct InFlight<'a> {
+    sweeping: &'a Sweeping,
+    /// Where this thread recorded the sweep, if it had a free slot.
+    slot: Option<usize>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let _ = INSIDE.try_with(|inside| {
+                let mut slots = inside.get();
+                slots[slot] = 0;
+                inside.set(slots);
+            });
+        }
+        self.sweeping.count.fetch_sub(1, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drop_inside_a_sweep_waits_for_the_others_only() {
+        let sweeping = Sweeping::new();
+        let outer = sweeping.start();
+        let inner = sweeping.start();
+        sweeping.wait_for_others(); // returns: both sweeps are this thread's
+        drop(inner);
+        drop(outer);
+        assert_eq!(sweeping.count.load(Ordering::Relaxed), 0);
+        assert_eq!(INSIDE.with(Cell::get), [0; NESTING], "every slot is freed");
+    }
+
+    #[test]
+    fn another_threads_sweep_is_waited_for() {
+        let sweeping = Sweeping::new();
+        let (started, finish) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let in_flight = sweeping.start();
+                started.wait();
+                finish.wait();
+                done.store(true, Ordering::SeqCst);
+                drop(in_flight);
+            });
+            started.wait();
+            let mine = sweeping.start(); // this thread is inside a sweep of its own too
+            finish.wait();
+            sweeping.wait_for_others();
+            assert!(
+                done.load(Ordering::SeqCst),
+                "the wait ended before the other thread's sweep"
+            );
+            drop(mine);
+        });
+    }
+}
