@@ -483,3 +483,28 @@ fn stats_print_a_table_with_a_legend() {
     assert!(table.contains("4 KiB"), "{table}");
     assert!(table.contains("aged out: idle for two sweeps"), "{table}");
 }
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn one_threads_reservation_never_takes_the_whole_byte_budget() {
+    // This thread fills its cache, then takes every buffer back and keeps them: it sits on
+    // its reservation with nothing idle. Another thread's return must still be kept.
+    let buffers = BufferPool::builder().max_idle_bytes(64 * 1024).build();
+    let held: Vec<_> = (0..16).map(|_| buffers.get(4096)).collect();
+    drop(held);
+    let held: Vec<_> = (0..16).map(|_| buffers.get(4096)).collect();
+    assert_eq!(buffers.stats().total.idle_bytes, 0);
+    thread::scope(|s| {
+        s.spawn(|| drop(buffers.get(4096)));
+    });
+    let stats = buffers.stats();
+    assert_eq!(
+        (stats.total.idle_bytes, stats.total.discarded.over_limit),
+        (4096, 0),
+        "nothing was idle, so nothing is over the limit"
+    );
+    drop(held);
+    let stats = buffers.stats();
+    assert!(stats.total.idle_bytes <= 64 * 1024, "the limit still holds");
+    assert_balanced(&stats);
+}

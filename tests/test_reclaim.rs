@@ -94,6 +94,29 @@ fn one_threads_reservation_never_takes_the_whole_byte_budget() {
 }
 
 #[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn one_threads_reservation_never_takes_the_whole_object_budget() {
+    // This thread fills its cache, then takes everything back and keeps it: it sits on
+    // its reservation with nothing idle. Another thread's return must still be kept.
+    let pool: Pool<Vec<u8>> = Pool::builder().max_idle(8).build();
+    let held: Vec<_> = (0..8).map(|_| pool.get()).collect();
+    drop(held);
+    let held: Vec<_> = (0..8).map(|_| pool.get()).collect();
+    assert_eq!(pool.stats().idle, 0);
+    thread::scope(|s| {
+        s.spawn(|| drop(pool.get()));
+    });
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.idle, stats.discarded.over_limit),
+        (1, 0),
+        "nothing was idle, so nothing is over the limit: {stats}"
+    );
+    drop(held);
+    assert_eq!(pool.stats().idle, 8, "and the limit still holds");
+}
+
+#[test]
 fn an_absurd_thread_cache_is_clamped_at_build() {
     for objects in [usize::MAX, 1 << 60] {
         let pool: Pool<Vec<u8>> = Pool::builder().thread_cache(objects).build();

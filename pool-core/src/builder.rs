@@ -1,7 +1,7 @@
 //! [`PoolBuilder`]: limits, aging and `init` for a [`Pool`].
 
 use crate::core::Core;
-use crate::limits::Limits;
+use crate::limits::{Limits, ThreadCapsSet};
 use crate::pool::{Init, Pool};
 use crate::reset::Reset;
 use crate::sync::Arc;
@@ -15,7 +15,7 @@ use std::time::Duration;
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`thread_cache`](PoolBuilder::thread_cache) | 16 objects per thread |
+/// | [`thread_cache`](PoolBuilder::thread_cache) | 16 objects per thread, or an eighth of `max_idle` if that is smaller |
 /// | [`thread_cache_bytes`](PoolBuilder::thread_cache_bytes) | no limit, or an eighth of `max_idle_bytes` if that is set |
 /// | [`max_idle`](PoolBuilder::max_idle) | no limit |
 /// | [`max_idle_bytes`](PoolBuilder::max_idle_bytes) | no limit |
@@ -44,8 +44,9 @@ use std::time::Duration;
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct PoolBuilder<T, F = NoInit> {
     limits: Limits,
-    /// Whether `thread_cache_bytes` was set (otherwise it follows `max_idle_bytes`).
-    thread_bytes_set: bool,
+    /// Which of `thread_cache` and `thread_cache_bytes` were set (the others follow
+    /// `max_idle` and `max_idle_bytes`).
+    thread_caps_set: ThreadCapsSet,
     aging: Option<Aging<T>>,
     init: F,
     _marker: PhantomData<fn() -> T>,
@@ -66,7 +67,7 @@ impl<T: Reset> PoolBuilder<T> {
     pub(crate) fn new() -> Self {
         Self {
             limits: Limits::DEFAULT,
-            thread_bytes_set: false,
+            thread_caps_set: ThreadCapsSet::default(),
             aging: None,
             init: NoInit,
             _marker: PhantomData,
@@ -75,10 +76,12 @@ impl<T: Reset> PoolBuilder<T> {
 }
 
 impl<T: Reset, F> PoolBuilder<T, F> {
-    /// The most idle objects one thread's cache keeps (default 16). `0` turns thread caches
-    /// off: every get and return then goes to the shared depot, under its lock. Values
-    /// above 4,096 are clamped to 4,096 (a thread cache allocates room for its objects up
-    /// front).
+    /// The most idle objects one thread's cache keeps (default 16, or an eighth of
+    /// [`max_idle`](PoolBuilder::max_idle) if that is smaller, so that one thread's
+    /// reservation never takes the whole budget: under 8 idle objects in all, caches are
+    /// off). `0` turns thread caches off: every get and return then goes to the shared
+    /// depot, under its lock. Values above 4,096 are clamped to 4,096 (a thread cache
+    /// allocates room for its objects up front).
     ///
     /// Idle memory in thread caches is bounded by (threads alive at once) x this. A thread
     /// moves half of it to or from the depot at a time.
@@ -95,6 +98,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// ```
     pub fn thread_cache(mut self, objects: usize) -> Self {
         self.limits.thread_cache.objects = objects;
+        self.thread_caps_set.objects = true;
         self
     }
 
@@ -116,7 +120,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// ```
     pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
         self.limits.thread_cache.bytes = bytes;
-        self.thread_bytes_set = true;
+        self.thread_caps_set.bytes = true;
         self
     }
 
@@ -126,7 +130,10 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     ///
     /// Thread caches reserve their share of this ahead of use (at most their own cap), so a
     /// thread can fill its cache without shared writes; a reservation goes back when the
-    /// cache ages, or is collected after its thread exits.
+    /// cache ages, or is collected after its thread exits. A thread keeps its reservation
+    /// while it uses the objects it took back out, so a cap you set with
+    /// [`thread_cache`](PoolBuilder::thread_cache) near this limit can refuse other threads'
+    /// returns until the next sweep; the default cap (an eighth of this) cannot.
     ///
     /// # Examples
     ///
@@ -204,7 +211,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     {
         PoolBuilder {
             limits: self.limits,
-            thread_bytes_set: self.thread_bytes_set,
+            thread_caps_set: self.thread_caps_set,
             aging: self.aging,
             init,
             _marker: PhantomData,
@@ -248,7 +255,7 @@ impl<T: Reset, F> PoolBuilder<T, F> {
 
     fn build_with(self, init: impl FnOnce(F) -> Init<T>) -> Pool<T> {
         let init = init(self.init);
-        let limits = self.limits.normalized(self.thread_bytes_set);
+        let limits = self.limits.normalized(self.thread_caps_set);
         let Some(aging) = self.aging else {
             let pool = Pool::from_parts(limits, init);
             // Loom threads must not race to make the core inside std's `OnceLock`, which

@@ -77,6 +77,23 @@ impl Amount {
     }
 }
 
+/// Which per-thread limits the user set; the others follow the pool-wide limits (see
+/// [`Limits::normalized`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ThreadCapsSet {
+    pub(crate) objects: bool,
+    pub(crate) bytes: bool,
+}
+
+impl ThreadCapsSet {
+    /// Both set: the limits stand as given.
+    #[cfg(test)]
+    pub(crate) const BOTH: ThreadCapsSet = ThreadCapsSet {
+        objects: true,
+        bytes: true,
+    };
+}
+
 /// A pool's limits, fixed when it is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
@@ -101,10 +118,11 @@ impl Limits {
     /// [`PoolBuilder::thread_cache`](crate::PoolBuilder::thread_cache)).
     pub(crate) const MAX_THREAD_CACHE: usize = 4096;
 
-    /// The share of a total byte limit that one thread's cache may reserve when the user
-    /// sets no per-thread byte limit: a thread never holds the whole budget, so other
-    /// threads' returns are not refused while it sits on a reservation.
-    pub(crate) const THREAD_SHARE_OF_BYTES: usize = 8;
+    /// The share of a pool-wide limit (objects or bytes) that one thread's cache may
+    /// reserve when the user sets no per-thread limit of that kind: a thread never holds
+    /// the whole budget, so other threads' returns are not refused while it sits on a
+    /// reservation for objects it has taken back out.
+    pub(crate) const THREAD_SHARE: usize = 8;
 
     pub(crate) const DEFAULT: Limits = Limits {
         max_idle: Amount {
@@ -126,14 +144,20 @@ impl Limits {
     }
 
     /// Makes the limits consistent: a thread cache is at most [`Self::MAX_THREAD_CACHE`]
-    /// objects and never more than the whole pool may hold; without a per-thread byte limit
-    /// of its own, it may hold an eighth of a total byte limit.
-    pub(crate) const fn normalized(mut self, thread_bytes_set: bool) -> Limits {
+    /// objects and never more than the whole pool may hold; without a per-thread limit of
+    /// its own (`set`), it may hold at most an eighth of the pool-wide limit of that kind.
+    pub(crate) const fn normalized(mut self, set: ThreadCapsSet) -> Limits {
         if self.thread_cache.objects > Self::MAX_THREAD_CACHE {
             self.thread_cache.objects = Self::MAX_THREAD_CACHE;
         }
-        if !thread_bytes_set && self.max_idle.bytes != UNLIMITED {
-            self.thread_cache.bytes = self.max_idle.bytes / Self::THREAD_SHARE_OF_BYTES;
+        if !set.objects && self.max_idle.objects != UNLIMITED {
+            let share = self.max_idle.objects / Self::THREAD_SHARE;
+            if share < self.thread_cache.objects {
+                self.thread_cache.objects = share;
+            }
+        }
+        if !set.bytes && self.max_idle.bytes != UNLIMITED {
+            self.thread_cache.bytes = self.max_idle.bytes / Self::THREAD_SHARE;
         }
         self.thread_cache = self.thread_cache.min(self.max_idle);
         let half = self.thread_cache.objects.div_ceil(2);
@@ -162,22 +186,48 @@ mod tests {
             },
             ..Limits::DEFAULT
         }
-        .normalized(false);
+        .normalized(ThreadCapsSet::default());
         assert_eq!(limits.thread_cache.objects, Limits::MAX_THREAD_CACHE);
         let limits = Limits {
             max_idle: Amount {
-                objects: 8,
+                objects: 64,
                 bytes: 800,
             },
             ..Limits::DEFAULT
         }
-        .normalized(false);
+        .normalized(ThreadCapsSet::default());
         assert_eq!(
             limits.thread_cache,
             Amount {
                 objects: 8,
                 bytes: 100
-            }
+            },
+            "an eighth of each pool-wide limit"
+        );
+        let small = Limits {
+            max_idle: Amount {
+                objects: 7,
+                bytes: UNLIMITED,
+            },
+            ..Limits::DEFAULT
+        }
+        .normalized(ThreadCapsSet::default());
+        assert_eq!(
+            small.thread_cache.objects, 0,
+            "under eight idle objects in all, thread caches are off"
+        );
+        let large = Limits {
+            max_idle: Amount {
+                objects: 1000,
+                bytes: UNLIMITED,
+            },
+            ..Limits::DEFAULT
+        }
+        .normalized(ThreadCapsSet::default());
+        assert_eq!(
+            large.thread_cache.objects,
+            Limits::DEFAULT_THREAD_CACHE,
+            "the share only lowers the default"
         );
         let explicit = Limits {
             max_idle: Amount {
@@ -190,7 +240,7 @@ mod tests {
             },
             ..Limits::DEFAULT
         }
-        .normalized(true);
+        .normalized(ThreadCapsSet::BOTH);
         assert_eq!(
             explicit.thread_cache.bytes, 800,
             "an explicit per-thread limit stands"

@@ -471,6 +471,7 @@ fn top_up(need: Amount, reserved: Amount, limits: &Limits) -> Amount {
 mod tests {
     use super::*;
     use crate::budget::Quota;
+    use crate::limits::ThreadCapsSet;
 
     fn limits(thread_cache: usize) -> Limits {
         Limits {
@@ -480,7 +481,7 @@ mod tests {
             },
             ..Limits::DEFAULT
         }
-        .normalized(true)
+        .normalized(ThreadCapsSet::BOTH)
     }
 
     fn budget(objects: usize) -> Budget {

@@ -5,7 +5,7 @@ use super::BufferPool;
 use super::classes::{Classes, MAX_CLASS, check_bounds, geometric_sizes};
 use super::shared::{Settings, Shared};
 use crate::aging;
-use crate::limits::UNLIMITED;
+use crate::limits::{Limits, UNLIMITED};
 use crate::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 /// |---|---|
 /// | [`classes`](BufferPoolBuilder::classes) | 4 KiB to 4 MiB |
 /// | [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling) | 1 (powers of two) |
-/// | [`thread_cache_bytes`](BufferPoolBuilder::thread_cache_bytes) | [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES) per thread |
+/// | [`thread_cache_bytes`](BufferPoolBuilder::thread_cache_bytes) | [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES) per thread, or an eighth of `max_idle_bytes` if that is smaller |
 /// | [`max_idle_bytes`](BufferPoolBuilder::max_idle_bytes) | no limit |
 /// | [`borrow_classes`](BufferPoolBuilder::borrow_classes) | any bigger class |
 /// | [`age_every`](BufferPoolBuilder::age_every) | never: call [`BufferPool::sweep`] yourself |
@@ -48,7 +48,8 @@ pub struct BufferPoolBuilder {
     steps_per_doubling: u32,
     /// Exact capacities, overriding `range` and `steps_per_doubling`.
     exact: Option<Vec<usize>>,
-    thread_cache_bytes: usize,
+    /// `None` until set: then the default, or an eighth of `max_idle_bytes`.
+    thread_cache_bytes: Option<usize>,
     max_idle_bytes: usize,
     borrow_classes: Option<usize>,
     age_every: Option<Duration>,
@@ -68,7 +69,7 @@ impl BufferPoolBuilder {
             range: (4 * 1024, 4 * 1024 * 1024),
             steps_per_doubling: 1,
             exact: None,
-            thread_cache_bytes: Self::DEFAULT_THREAD_CACHE_BYTES,
+            thread_cache_bytes: None,
             max_idle_bytes: UNLIMITED,
             borrow_classes: None,
             age_every: None,
@@ -143,7 +144,9 @@ impl BufferPoolBuilder {
     }
 
     /// The most bytes of idle buffers one thread keeps in its own cache, across all
-    /// classes (default [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES)).
+    /// classes (default [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES),
+    /// or an eighth of [`max_idle_bytes`](BufferPoolBuilder::max_idle_bytes) if that is
+    /// smaller, so that one thread's reservation never takes the whole budget).
     /// A thread's cache gives each request the buffer this thread released last that fits,
     /// warm in its CPU's cache; what does not fit goes, oldest first, to the shared depot
     /// where any thread finds it. `0` turns thread caches off.
@@ -158,7 +161,7 @@ impl BufferPoolBuilder {
     /// assert_eq!(buffers.stats().thread_cached_bytes, 128 * 1024);
     /// ```
     pub fn thread_cache_bytes(mut self, bytes: usize) -> Self {
-        self.thread_cache_bytes = bytes;
+        self.thread_cache_bytes = Some(bytes);
         self
     }
 
@@ -320,8 +323,17 @@ impl BufferPoolBuilder {
             );
             geometric_sizes(min, max, steps)
         };
+        let thread_bytes = self.thread_cache_bytes.unwrap_or_else(|| {
+            // A share of a budget, as for `Pool` (see `Limits::THREAD_SHARE`).
+            let share = if self.max_idle_bytes == UNLIMITED {
+                UNLIMITED
+            } else {
+                self.max_idle_bytes / Limits::THREAD_SHARE
+            };
+            Self::DEFAULT_THREAD_CACHE_BYTES.min(share)
+        });
         let settings = Settings {
-            thread_bytes: self.thread_cache_bytes,
+            thread_bytes,
             borrow: self.borrow_classes.unwrap_or(usize::MAX),
             zero_on_return: self.zero_on_return,
             auto_calibrate: self.auto_calibrate,
