@@ -315,9 +315,35 @@ fn prefill_makes_blocks_ready_for_any_thread() {
     });
     let stats = pool.stats();
     assert_eq!(
-        (stats.total.created, stats.total.reused),
-        (8, 8),
+        (
+            stats.total.created,
+            stats.total.prefilled,
+            stats.total.reused
+        ),
+        (8, 8, 8),
         "another thread reused every block"
+    );
+    let class = &stats.classes[3];
+    assert_eq!(class.capacity, 32 * 1024);
+    assert_eq!(
+        (class.hit_rate(), stats.total.hit_rate()),
+        (1.0, 1.0),
+        "made ahead, so no request missed: {stats}"
+    );
+}
+
+#[test]
+fn the_display_breakdown_adds_up_to_the_discards() {
+    let pool = BufferPool::new();
+    let mut shrunk = pool.get(10);
+    shrunk.shrink_to_fit(); // capacity 0: under the smallest class
+    drop(shrunk);
+    let total = pool.stats().total;
+    assert_eq!(total.discarded.too_small, 1);
+    let line = total.to_string();
+    assert!(
+        line.contains("discarded 1 (") && line.contains("too small 1"),
+        "every discard reason that counted is shown: {line}"
     );
 }
 

@@ -243,6 +243,25 @@ fn the_idle_maximum_holds() {
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn prefilled_objects_are_hits_not_misses() {
+    let pool: Pool<Vec<u8>> = Pool::builder().init(|| vec![0; 4096]).build();
+    assert_eq!(pool.prefill(8), 8);
+    let held: Vec<_> = (0..8).map(|_| pool.get()).collect();
+    let stats = pool.stats();
+    assert_eq!((stats.created, stats.prefilled, stats.reused), (8, 8, 8));
+    assert_eq!(stats.hit_rate(), 1.0, "every get found an object: {stats}");
+    let extra = pool.get(); // a real miss
+    assert_eq!(pool.stats().hit_rate(), 8.0 / 9.0);
+    drop((held, extra));
+    assert!(
+        pool.stats()
+            .to_string()
+            .starts_with("created 9 (prefilled 8) |")
+    );
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn objects_over_the_size_limit_are_dropped_on_return() {
     let pool: Pool<Vec<u8>> = Pool::builder().max_object_bytes(64 * 1024).build();
     let mut small = pool.get();

@@ -311,6 +311,7 @@ impl<T> Core<T> {
         let counters = &self.counters;
         let mut stats = Stats {
             created: counters.created.get(),
+            prefilled: counters.prefilled.get(),
             reused: counters.reused.get(),
             returned: counters.returned.get(),
             adopted: counters.adopted.get(),

@@ -259,7 +259,9 @@ impl<T: Reset> Pool<T> {
     pub fn prefill(&self, count: usize) -> usize {
         let mut kept = 0;
         while kept < count {
-            if !self.recycle(self.create()) {
+            let made = self.create();
+            self.core().counters.prefilled.bump();
+            if !self.recycle(made) {
                 break;
             }
             kept += 1;

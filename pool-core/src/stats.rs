@@ -52,6 +52,7 @@ impl Counter {
 #[derive(Debug, Default)]
 pub(crate) struct SharedCounters {
     pub(crate) created: Counter,
+    pub(crate) prefilled: Counter,
     pub(crate) reused: Counter,
     pub(crate) returned: Counter,
     pub(crate) adopted: Counter,
@@ -85,8 +86,12 @@ pub(crate) struct SharedCounters {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Objects made by the pool's `init` because no idle one was at hand (misses).
+    /// Objects made by the pool's `init`: because no idle one was at hand (misses), or by
+    /// [`prefill`](crate::Pool::prefill).
     pub created: u64,
+    /// Of `created`, the objects made by [`prefill`](crate::Pool::prefill): made ahead of
+    /// need, so not misses.
+    pub prefilled: u64,
     /// Gets served with an idle object (hits).
     pub reused: u64,
     /// Objects reset and kept for reuse, by guard drop or [`put`](crate::Pool::put).
@@ -169,7 +174,8 @@ impl Stats {
         )
     }
 
-    /// The share of gets served from the pool, from 0.0 to 1.0 (1.0 before any get).
+    /// The share of gets served from the pool, from 0.0 to 1.0 (1.0 before any get):
+    /// `reused / (reused + misses)`, where the misses are `created - prefilled`.
     ///
     /// # Examples
     ///
@@ -180,9 +186,15 @@ impl Stats {
     /// drop(pool.get()); // a miss
     /// drop(pool.get()); // a hit
     /// assert_eq!(pool.stats().hit_rate(), 0.5);
+    ///
+    /// let blocks: Pool<Vec<u8>> = Pool::new();
+    /// blocks.prefill(2);
+    /// let _both = (blocks.get(), blocks.get()); // two hits: made ahead, not missed
+    /// assert_eq!(blocks.stats().hit_rate(), 1.0);
     /// ```
     pub fn hit_rate(&self) -> f64 {
-        let gets = self.created.saturating_add(self.reused);
+        let misses = self.created.saturating_sub(self.prefilled);
+        let gets = misses.saturating_add(self.reused);
         if gets == 0 {
             1.0
         } else {
@@ -193,11 +205,14 @@ impl Stats {
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "created {}", self.created)?;
+        if self.prefilled > 0 {
+            write!(f, " (prefilled {})", self.prefilled)?;
+        }
         write!(
             f,
-            "created {} | reused {} ({:.1}% hits) | returned {} | idle {} ({} B) | in use {} | \
-             discarded {} (over limit {}, too large {}, panicked {}, aged out {}) | detached {} | sweeps {}",
-            self.created,
+            " | reused {} ({:.1}% hits) | returned {} | idle {} ({} B) | in use {} | \
+             discarded {} (over limit {}, too large {}, ",
             self.reused,
             self.hit_rate() * 100.0,
             self.returned,
@@ -207,10 +222,15 @@ impl fmt::Display for Stats {
             self.discarded.total(),
             self.discarded.over_limit,
             self.discarded.too_large,
-            self.discarded.panicked,
-            self.discarded.aged_out,
-            self.detached,
-            self.sweeps,
+        )?;
+        // Only a `BufferPool` refuses buffers for being too small.
+        if self.discarded.too_small > 0 {
+            write!(f, "too small {}, ", self.discarded.too_small)?;
+        }
+        write!(
+            f,
+            "panicked {}, aged out {}) | detached {} | sweeps {}",
+            self.discarded.panicked, self.discarded.aged_out, self.detached, self.sweeps,
         )
     }
 }

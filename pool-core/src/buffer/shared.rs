@@ -28,6 +28,7 @@ type MyShelf<'a> = Mine<'a, Shelf, Published>;
 pub(crate) struct ClassCounters {
     pub(crate) requests: Counter,
     pub(crate) created: Counter,
+    pub(crate) prefilled: Counter,
     pub(crate) reused: Counter,
     pub(crate) returned: Counter,
     pub(crate) adopted: Counter,
@@ -319,9 +320,11 @@ impl Shared {
         self.give_back(buf, row)
     }
 
-    /// Makes a buffer of class `class` (counted as created there) and keeps it.
+    /// Makes a buffer of class `class` (counted as created and prefilled there) and keeps
+    /// it.
     pub(crate) fn prefill_one(&self, class: usize) -> bool {
         self.counters[class].created.bump();
+        self.counters[class].prefilled.bump();
         self.give_back(Vec::with_capacity(self.classes.size(class)), class)
     }
 
@@ -452,6 +455,7 @@ impl Shared {
                     },
                     requests: c.requests.get(),
                     created: c.created.get(),
+                    prefilled: c.prefilled.get(),
                     reused: c.reused.get(),
                     returned: c.returned.get(),
                     adopted: c.adopted.get(),
@@ -494,6 +498,7 @@ impl Shared {
         };
         for row in rows.iter().chain([&unpooled]) {
             total.created += row.created;
+            total.prefilled += row.prefilled;
             total.reused += row.reused;
             total.returned += row.returned;
             total.adopted += row.adopted;

@@ -57,8 +57,12 @@ pub struct ClassStats {
     pub capacity: usize,
     /// Gets that asked for this class (whichever class served them).
     pub requests: u64,
-    /// Buffers allocated in this class because no idle one fitted.
+    /// Buffers allocated in this class: because no idle one fitted, or by
+    /// [`prefill`](super::BufferPool::prefill).
     pub created: u64,
+    /// Of `created`, the buffers made by [`prefill`](super::BufferPool::prefill), ahead of
+    /// need.
+    pub prefilled: u64,
     /// Gets served with an idle buffer of this class.
     pub reused: u64,
     /// Buffers of this class kept on return.
@@ -105,7 +109,8 @@ impl ClassStats {
             )
     }
 
-    /// The share of this class's requests served without an allocation.
+    /// The share of this class's requests served without an allocation (buffers made by
+    /// [`prefill`](super::BufferPool::prefill) were not allocated for a request).
     ///
     /// # Examples
     ///
@@ -116,12 +121,18 @@ impl ClassStats {
     /// drop(buffers.get(4096)); // allocated
     /// drop(buffers.get(4096)); // reused
     /// assert_eq!(buffers.stats().classes[0].hit_rate(), 0.5);
+    ///
+    /// let blocks = BufferPool::new();
+    /// blocks.prefill(4096, 2);
+    /// let _both = (blocks.get(4096), blocks.get(4096)); // made ahead: not allocated for them
+    /// assert_eq!(blocks.stats().classes[0].hit_rate(), 1.0);
     /// ```
     pub fn hit_rate(&self) -> f64 {
+        let allocated = self.created.saturating_sub(self.prefilled);
         if self.requests == 0 {
             1.0
         } else {
-            1.0 - (self.created as f64 / self.requests as f64).min(1.0)
+            1.0 - (allocated as f64 / self.requests as f64).min(1.0)
         }
     }
 }
