@@ -141,3 +141,98 @@ fn a_panicking_reset_on_return_is_counted_and_the_pool_goes_on() {
         (3, 3, 0)
     );
 }
+
+/// Gives resources back from its `Drop`, as a connection or a request handler does, even
+/// when that `Drop` runs because the thread is unwinding.
+struct GivesBack<'a> {
+    objects: &'a Pool<Vec<u8>>,
+    buffers: &'a BufferPool,
+    prefilled: &'a mut usize,
+}
+
+impl Drop for GivesBack<'_> {
+    fn drop(&mut self) {
+        self.objects.put(Vec::with_capacity(1024));
+        self.buffers.put(Vec::with_capacity(8192));
+        *self.prefilled = self.objects.prefill(4);
+    }
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn put_and_prefill_keep_whole_objects_while_the_thread_unwinds() {
+    let objects: Pool<Vec<u8>> = Pool::new();
+    let buffers = BufferPool::new();
+    let mut prefilled = 0;
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _gives_back = GivesBack {
+            objects: &objects,
+            buffers: &buffers,
+            prefilled: &mut prefilled,
+        };
+        panic!("the request fails");
+    }));
+    assert!(result.is_err());
+    assert_eq!(prefilled, 4, "prefill made and kept all four");
+    let stats = objects.stats();
+    assert_eq!(
+        (stats.idle, stats.adopted, stats.discarded.panicked),
+        (5, 1, 0),
+        "the handed-in object and the prefilled ones are kept: {stats}"
+    );
+    let total = buffers.stats().total;
+    assert_eq!(
+        (total.idle, total.adopted, total.discarded.panicked),
+        (1, 1, 0),
+        "the handed-in buffer is kept"
+    );
+}
+
+/// Its `reset` panics while `armed`.
+struct Touchy {
+    armed: Arc<AtomicBool>,
+}
+
+impl Reset for Touchy {
+    fn reset(&mut self) {
+        assert!(!self.armed.load(Ordering::SeqCst), "reset fails");
+    }
+}
+
+struct PutsBack<'a>(&'a Pool<Touchy>, Arc<AtomicBool>);
+
+impl Drop for PutsBack<'_> {
+    fn drop(&mut self) {
+        self.0.put(Touchy {
+            armed: Arc::clone(&self.1),
+        });
+    }
+}
+
+#[test]
+fn a_panicking_reset_in_put_while_the_thread_unwinds_is_contained() {
+    // A second panic during unwinding would abort the whole test process.
+    let armed = Arc::new(AtomicBool::new(true));
+    let pool: Pool<Touchy> = Pool::builder()
+        .init({
+            let armed = Arc::clone(&armed);
+            move || Touchy {
+                armed: Arc::clone(&armed),
+            }
+        })
+        .build();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _puts_back = PutsBack(&pool, Arc::clone(&armed));
+        panic!("the first panic");
+    }));
+    assert!(result.is_err(), "the first panic continues");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.adopted, stats.idle, stats.discarded.panicked),
+        (1, 0, 1),
+        "the object whose reset failed is dropped and counted: {stats}"
+    );
+    armed.store(false, Ordering::SeqCst);
+    drop(pool.get());
+    assert_eq!(pool.stats().idle, 1, "the pool goes on");
+}

@@ -220,7 +220,10 @@ impl<T: Reset> Pool<T> {
     /// # Panics
     ///
     /// If `value`'s `reset` panics, the value is dropped (counted as `panicked`) and the
-    /// panic continues from here. The pool stays usable.
+    /// panic continues from here. The pool stays usable. Called while the thread unwinds
+    /// from another panic (from a `Drop` that gives resources back), it keeps the value as
+    /// usual; a panic in its `reset` is then caught, since it would abort the process, and
+    /// the value dropped and counted as `panicked`.
     ///
     /// # Examples
     ///
@@ -233,7 +236,7 @@ impl<T: Reset> Pool<T> {
     /// ```
     pub fn put(&self, value: T) {
         self.core().counters.adopted.bump();
-        self.recycle(Kept::new(value));
+        self.recycle_whole(Kept::new(value));
     }
 
     /// Makes up to `count` objects now and keeps them idle, so the first gets do not pay
@@ -261,7 +264,7 @@ impl<T: Reset> Pool<T> {
         while kept < count {
             let made = self.create();
             self.core().counters.prefilled.bump();
-            if !self.recycle(made) {
+            if !self.recycle_whole(made) {
                 break;
             }
             kept += 1;
@@ -373,8 +376,7 @@ impl<T: Reset> Pool<T> {
 
     // === the return path ===
 
-    /// Resets the object and keeps it or drops it; returns whether it was kept. Used by
-    /// guards on drop, by `put` and by `prefill`.
+    /// Resets a guard's object and keeps it or drops it; returns whether it was kept.
     ///
     /// Out of line on purpose. Inlined, this made a guard's drop glue too big for LLVM to
     /// inline into the caller, so the glue took the guard by address and reloaded the object's
@@ -383,12 +385,27 @@ impl<T: Reset> Pool<T> {
     /// pointer in a register. Scenario 1a (get / write / return of a 4 KiB `Vec`), same-binary
     /// pairs: 6.4-6.7 ns inlined, 5.6 out of line; scenario 1b 26-28 -> 23-24 ns.
     #[inline(never)]
-    pub(crate) fn recycle(&self, mut kept: Kept<T>) -> bool {
+    pub(crate) fn recycle(&self, kept: Kept<T>) -> bool {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
             self.discard_panicked(kept);
             return false;
         }
+        self.reset_and_keep(kept)
+    }
+
+    /// Resets and keeps an object handed in by `put` or made by `prefill`: whole even if
+    /// the thread is unwinding (a `Drop` giving resources back during a panic), so it is
+    /// kept then too.
+    fn recycle_whole(&self, kept: Kept<T>) -> bool {
+        if std::thread::panicking() {
+            return self.reset_and_keep_while_unwinding(kept);
+        }
+        self.reset_and_keep(kept)
+    }
+
+    #[inline(always)]
+    fn reset_and_keep(&self, mut kept: Kept<T>) -> bool {
         // If `reset` (or `retained_bytes`) panics, unwinding drops the object here,
         // unpooled, and this counts it; the panic continues to the caller. A drop guard
         // rather than `catch_unwind`, which kept this path from inlining.
@@ -396,6 +413,29 @@ impl<T: Reset> Pool<T> {
         kept.value_mut().reset();
         let bytes = kept.value().retained_bytes();
         std::mem::forget(count_panic);
+        self.keep_measured(kept, bytes)
+    }
+
+    /// [`reset_and_keep`](Pool::reset_and_keep) on a thread that is unwinding, where a
+    /// panic escaping `reset` would abort the process: it is caught, and the object
+    /// discarded as panicked.
+    #[cold]
+    fn reset_and_keep_while_unwinding(&self, mut kept: Kept<T>) -> bool {
+        let measured = catch_unwind(AssertUnwindSafe(|| {
+            kept.value_mut().reset();
+            kept.value().retained_bytes()
+        }));
+        if let Ok(bytes) = measured {
+            self.keep_measured(kept, bytes)
+        } else {
+            self.discard_panicked(kept);
+            false
+        }
+    }
+
+    /// Keeps a reset object that retains `bytes`, or drops it over a limit.
+    #[inline(always)]
+    fn keep_measured(&self, mut kept: Kept<T>, bytes: usize) -> bool {
         if bytes > self.limits.max_object_bytes {
             return self.discard_too_large(kept);
         }

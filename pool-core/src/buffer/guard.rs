@@ -131,13 +131,15 @@ impl BufferOwned {
 
 impl Drop for Buffer<'_> {
     fn drop(&mut self) {
-        self.pool.give_back(mem::take(&mut self.buf), self.origin);
+        self.pool
+            .give_back_from_guard(mem::take(&mut self.buf), self.origin);
     }
 }
 
 impl Drop for BufferOwned {
     fn drop(&mut self) {
-        self.pool.give_back(mem::take(&mut self.buf), self.origin);
+        self.pool
+            .give_back_from_guard(mem::take(&mut self.buf), self.origin);
     }
 }
 

@@ -156,7 +156,9 @@ impl BufferPool {
     }
 
     /// Clears `buf` and keeps it in the class of its capacity (counted as adopted), or
-    /// drops it if it fits no class or a limit is reached.
+    /// drops it if it fits no class or a limit is reached. Also while the thread unwinds
+    /// from a panic (a `Drop` giving buffers back): unlike a guard dropped by the unwinding,
+    /// whose buffer may be half written, `buf` is whole.
     ///
     /// # Examples
     ///

@@ -188,7 +188,7 @@ impl Shared {
     /// class of its capacity now, or drops it, counting either way. Returns whether it was
     /// kept.
     #[inline]
-    pub(crate) fn give_back(&self, mut buf: Vec<u8>, origin: usize) -> bool {
+    pub(crate) fn give_back_from_guard(&self, buf: Vec<u8>, origin: usize) -> bool {
         if origin == DETACHED {
             return false;
         }
@@ -198,6 +198,16 @@ impl Shared {
             self.counters[origin].panicked.bump();
             return false;
         }
+        self.give_back(buf, origin)
+    }
+
+    /// Keeps `buf`, counted in class `origin` (a guard's, or the one `put` or `prefill`
+    /// counted it in), in the class of its capacity now, or drops it, counting either way.
+    /// Returns whether it was kept. A buffer handed in by `put` or made by `prefill` is
+    /// whole, so it is kept even while the thread unwinds (a `Drop` giving buffers back
+    /// during a panic).
+    #[inline]
+    fn give_back(&self, mut buf: Vec<u8>, origin: usize) -> bool {
         let capacity = buf.capacity();
         if capacity > self.keep_max.load(Ordering::Relaxed) {
             self.counters[origin].too_large.bump();
