@@ -90,7 +90,9 @@
 //!   (threads alive at once) x this, until two sweeps free it.
 //! - [`max_idle`](PoolBuilder::max_idle) / [`max_idle_bytes`](PoolBuilder::max_idle_bytes)
 //!   (default: none): a hard ceiling on what the pool keeps idle, thread caches included. A
-//!   return over it is dropped (`over_limit`).
+//!   return over it is dropped (`over_limit`). Unless you set the per-thread caps yourself,
+//!   one thread may reserve at most an eighth of each, so a thread that holds on to what it
+//!   took back out never makes the pool refuse other threads' returns.
 //! - [`max_object_bytes`](PoolBuilder::max_object_bytes) (default: none): objects that grew
 //!   past this are dropped on return (`too_large`). Set it for anything that can grow, or
 //!   use `#[reset(max_capacity = n)]` on the field that grows.
@@ -134,7 +136,7 @@
 //! | `barrier.rs` | the asymmetric barrier (`membarrier`) behind the handshake |
 //! | `kept.rs` | an idle object in its box; garbage dropped after every lock is released |
 //! | `budget.rs`, `limits.rs` | the idle budget and the limits |
-//! | `aging.rs` | the aging thread |
+//! | `aging.rs`, `sweeping.rs` | the aging thread; sweeps in flight, which a pool's `Drop` waits for |
 //! | `guard.rs` | [`Pooled`] and [`PooledOwned`] |
 //! | `builder.rs`, `stats.rs`, `reset.rs` | [`PoolBuilder`], [`Stats`], [`Reset`] and its impls |
 //! | `buffer/` | [`BufferPool`]: `shared.rs` (paths), `shelf.rs` (thread caches), `depot.rs`, `classes.rs`, `calibrate.rs`, `stats.rs`, `builder.rs`, `guard.rs`, `trim.rs` |
@@ -155,7 +157,9 @@
 //! # Panics
 //!
 //! If `reset` panics, the object is dropped, not pooled, and the pool stays usable; a
-//! guard dropped while its thread unwinds drops its object without resetting it. A
+//! guard dropped while its thread unwinds drops its object without resetting it (it may be
+//! half-modified), while `put` and `prefill` called then (from a `Drop` giving resources
+//! back) keep their whole objects as usual. A
 //! panicking `Drop` of an object the pool discards (aged out, over a limit, or with the
 //! pool) does not stop the others from being dropped; the first panic continues after.
 //! No user code runs while the pool holds a lock or is inside a thread cache.
@@ -176,8 +180,9 @@
 #![warn(missing_debug_implementations)]
 // CI runs clippy with `-D clippy::pedantic`; these pedantic lints are allowed, and why:
 #![allow(
-    // The get and return paths are forced inline on purpose: measured (BENCHMARKS.md), a
-    // call left out of line cost more than the rest of the path.
+    // The get path and the parts of the return are forced inline on purpose: measured
+    // (BENCHMARKS.md), a call left out of line cost more than the rest of the path. (The
+    // return's entry, `Pool::recycle`, is out of line on purpose too: see there.)
     clippy::inline_always,
     // Getters and constructors whose results are plainly used; `#[must_use]` on each is
     // noise (the builders and guards, where dropping is the mistake, carry it).
