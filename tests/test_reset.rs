@@ -49,3 +49,33 @@ fn boxed_and_nested_values_reset_through_the_box() {
     assert!(b.1.is_empty() && b.1.capacity() >= 3);
     assert!(b.retained_bytes() >= std::mem::size_of::<(u32, Vec<u8>)>() + 3);
 }
+
+#[derive(Default, Reset)]
+struct Shared {
+    state: Mutex<Vec<u8>>,
+    cache: std::cell::RefCell<Vec<u8>>,
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn an_object_whose_lock_guard_was_leaked_is_never_handed_out_again() {
+    let pool: pool_core::Pool<Shared> = pool_core::Pool::new();
+    let leaky = pool.get();
+    std::mem::forget(leaky.state.lock().unwrap()); // the lock stays held for good
+    let returned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(leaky)));
+    let message = returned.expect_err("the return reports the leak");
+    assert!(
+        message
+            .downcast_ref::<&str>()
+            .is_some_and(|m| m.contains("Mutex was leaked")),
+        "the panic says what happened"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.idle, stats.discarded.panicked), (0, 1), "{stats}");
+    let next = pool.get();
+    assert!(
+        next.state.try_lock().is_ok(),
+        "the next user gets a fresh lock"
+    );
+    assert!(next.cache.try_borrow_mut().is_ok());
+}

@@ -290,9 +290,20 @@ impl<T: Reset> Reset for Cell<T> {
     }
 }
 
+/// # Panics
+///
+/// If a borrow of the cell was leaked (a `Ref` or `RefMut` passed to `std::mem::forget`)
+/// while the object was in use: the cell would stay borrowed for every later user, so the
+/// object cannot be reused, and a pool drops it (counted as `panicked`).
 impl<T: Reset + ?Sized> Reset for RefCell<T> {
     #[inline]
     fn reset(&mut self) {
+        // With `&mut self` no borrow can be live: a failed borrow means a leaked one.
+        assert!(
+            self.try_borrow_mut().is_ok(),
+            "a borrow of this RefCell was leaked (std::mem::forget) while its object was in \
+             use: the cell would stay borrowed, so the object is not reused"
+        );
         self.get_mut().reset();
     }
     /// `0` while the cell is mutably borrowed elsewhere.
@@ -303,8 +314,20 @@ impl<T: Reset + ?Sized> Reset for RefCell<T> {
 
 /// Resets the contents through `get_mut` (no locking: the pool holds the only reference)
 /// and clears poison, so a lock poisoned by a panicking user comes back usable.
+///
+/// # Panics
+///
+/// If a guard of the lock was leaked (passed to `std::mem::forget`) while the object was
+/// in use: the lock would stay held and the next user would block forever, so the object
+/// cannot be reused, and a pool drops it (counted as `panicked`).
 impl<T: Reset + ?Sized> Reset for Mutex<T> {
     fn reset(&mut self) {
+        // With `&mut self` no guard can be live: a lock we cannot take is a leaked guard's.
+        assert!(
+            !matches!(self.try_lock(), Err(TryLockError::WouldBlock)),
+            "a guard of this Mutex was leaked (std::mem::forget) while its object was in use: \
+             the lock would stay held, so the object is not reused"
+        );
         self.get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .reset();
@@ -321,8 +344,18 @@ impl<T: Reset + ?Sized> Reset for Mutex<T> {
 }
 
 /// Resets the contents through `get_mut` and clears poison, like the `Mutex` impl.
+///
+/// # Panics
+///
+/// If a read or write guard was leaked (passed to `std::mem::forget`) while the object was
+/// in use, as for the `Mutex` impl.
 impl<T: Reset + ?Sized> Reset for RwLock<T> {
     fn reset(&mut self) {
+        assert!(
+            !matches!(self.try_write(), Err(TryLockError::WouldBlock)),
+            "a guard of this RwLock was leaked (std::mem::forget) while its object was in use: \
+             the lock would stay held, so the object is not reused"
+        );
         self.get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .reset();
@@ -469,6 +502,30 @@ mod tests {
         lock.reset();
         assert!(!lock.is_poisoned());
         assert!(lock.lock().unwrap().is_empty());
+    }
+
+    /// The message `value.reset()` panics with.
+    fn reset_panic(value: &mut impl Reset) -> String {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| value.reset()))
+            .expect_err("a leaked guard cannot be reset away");
+        panic
+            .downcast_ref::<&str>()
+            .copied()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_leaked_guard_makes_reset_refuse_the_object() {
+        let mut mutex = Mutex::new(vec![1u8]);
+        std::mem::forget(mutex.lock().unwrap());
+        assert!(reset_panic(&mut mutex).contains("Mutex was leaked"));
+        let mut rwlock = RwLock::new(vec![1u8]);
+        std::mem::forget(rwlock.read().unwrap());
+        assert!(reset_panic(&mut rwlock).contains("RwLock was leaked"));
+        let mut cell = RefCell::new(vec![1u8]);
+        std::mem::forget(cell.borrow());
+        assert!(reset_panic(&mut cell).contains("RefCell was leaked"));
     }
 
     #[test]
