@@ -534,3 +534,36 @@ fn one_threads_reservation_never_takes_the_whole_byte_budget() {
     assert!(stats.total.idle_bytes <= 64 * 1024, "the limit still holds");
     assert_balanced(&stats);
 }
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn the_table_shows_every_class_that_holds_or_saw_buffers() {
+    let pool = BufferPool::new();
+    let mut grown = pool.get(4096);
+    grown.reserve(20_000); // now in the 16 KiB class, which no request asked for
+    drop(grown);
+    pool.put(Vec::with_capacity(64 * 1024)); // handed in: no request either
+    let table = pool.stats().to_string();
+    let row = |class: &str| {
+        table
+            .lines()
+            .find(|line| line.trim_start().starts_with(class))
+            .unwrap_or_else(|| panic!("no {class} row in\n{table}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // "32" "KiB" requests created adopted reused hit% idle ...
+    let figures = |row: &[String]| [2, 3, 4, 6, 7].map(|column| row[column].clone());
+    assert_eq!(
+        figures(&row("16 KiB")),
+        ["0", "0", "0", "-", "1"],
+        "joined by growing: {table}"
+    );
+    assert_eq!(
+        figures(&row("64 KiB")),
+        ["0", "0", "1", "-", "1"],
+        "handed in: {table}"
+    );
+    assert_balanced(&pool.stats());
+}

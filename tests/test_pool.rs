@@ -80,6 +80,10 @@ fn put_resets_and_adopts_foreign_objects() {
     assert!(s.is_empty() && s.capacity() >= 64);
     let stats = pool.stats();
     assert_eq!((stats.adopted, stats.created, stats.reused), (1, 0, 1));
+    assert!(
+        stats.to_string().starts_with("created 0 | adopted 1 |"),
+        "where the object came from is shown: {stats}"
+    );
 }
 
 /// Resets by panicking when told to.

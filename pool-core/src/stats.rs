@@ -209,6 +209,10 @@ impl fmt::Display for Stats {
         if self.prefilled > 0 {
             write!(f, " (prefilled {})", self.prefilled)?;
         }
+        // Shown when there are any, so the books balance on screen after `put`.
+        if self.adopted > 0 {
+            write!(f, " | adopted {}", self.adopted)?;
+        }
         write!(
             f,
             " | reused {} ({:.1}% hits) | returned {} | idle {} ({} B) | in use {} | \

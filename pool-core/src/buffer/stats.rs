@@ -84,6 +84,17 @@ pub struct ClassStats {
 }
 
 impl ClassStats {
+    /// Whether anything ever happened in this class (the rows `Display` shows).
+    fn is_used(&self) -> bool {
+        self.requests
+            .saturating_add(self.created)
+            .saturating_add(self.adopted)
+            .saturating_add(self.moved_in)
+            .saturating_add(self.discarded.total())
+            > 0
+            || self.idle > 0
+    }
+
     /// Buffers of this class out with users now, from the balance
     /// `created + adopted + moved_in == idle + in_use + detached + discarded + moved_out`.
     ///
@@ -141,10 +152,11 @@ impl fmt::Display for BufferStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:>9} {:>9} {:>8} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9}",
+            "{:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9}",
             "class",
             "requests",
             "created",
+            "adopted",
             "reused",
             "hit%",
             "idle",
@@ -158,15 +170,22 @@ impl fmt::Display for BufferStats {
             .iter()
             .map(|row| (human_bytes(row.capacity), row))
             .chain([("beyond".to_owned(), &self.unpooled)]);
-        for (name, row) in rows.filter(|(_, row)| row.requests + row.created + row.adopted > 0) {
+        for (name, row) in rows.filter(|(_, row)| row.is_used()) {
+            // A class no request asked for has no hit rate.
+            let hits = if row.requests == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.1}", row.hit_rate() * 100.0)
+            };
             writeln!(
                 f,
-                "{:>9} {:>9} {:>8} {:>8} {:>6.1} {:>6} {:>10} {:>9} {:>9} {:>9}",
+                "{:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9}",
                 name,
                 row.requests,
                 row.created,
+                row.adopted,
                 row.reused,
-                row.hit_rate() * 100.0,
+                hits,
                 row.idle,
                 row.idle_bytes,
                 format!("+{}/-{}", row.moved_in, row.moved_out),
@@ -186,9 +205,9 @@ impl fmt::Display for BufferStats {
         )?;
         write!(
             f,
-            "requests: asked for the class; created: allocated there; reused: served from it; \
-             moved: +joined/-left after changing size; dropped: over a limit, too large or small, or \
-             mid-panic; aged out: idle for two sweeps"
+            "requests: asked for the class; created: allocated there; adopted: handed in by put; \
+             reused: served from it; moved: +joined/-left after changing size; dropped: over a \
+             limit, too large or small, or mid-panic; aged out: idle for two sweeps"
         )
     }
 }
