@@ -241,7 +241,7 @@ fn calibration_stops_keeping_rare_huge_buffers() {
     }
     let calibration = pool.calibrate();
     assert!(calibration.applied);
-    assert_eq!(calibration.common_size, 16 * 1024);
+    assert_eq!(calibration.common_size, Some(16 * 1024));
     assert_eq!(calibration.max_size, 16 * 1024);
     assert!(
         calibration

@@ -62,9 +62,10 @@ impl Calibrator {
 pub struct Calibration {
     /// Requests measured (since the previous applied calibration).
     pub requests: u64,
-    /// The class that served the most requests: a good size for
-    /// [`prefill`](super::BufferPool::prefill).
-    pub common_size: usize,
+    /// The class asked for most: a good size for
+    /// [`prefill`](super::BufferPool::prefill). `None` if no request fitted a class (none
+    /// measured yet, or all beyond the top class).
+    pub common_size: Option<usize>,
     /// The largest class among the most requested ones that together cover 95% of
     /// requests: returned buffers above it are not worth keeping.
     pub max_size: usize,
@@ -88,10 +89,8 @@ impl Calibration {
             .fold(unpooled, |sum, (_, n)| sum.saturating_add(*n));
         let mut by_demand = per_class.clone();
         by_demand.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let common_size = by_demand
-            .first()
-            .filter(|(_, n)| *n > 0)
-            .map_or(top, |(size, _)| *size);
+        let common = by_demand.first().filter(|(_, n)| *n > 0).copied();
+        let common_size = common.map(|(size, _)| size);
         // 95%, rounded up: all but the floor of 5%.
         let needed = requests - requests / 20;
         let mut covered = 0;
@@ -139,10 +138,33 @@ impl fmt::Display for Calibration {
                 share
             )?;
         }
+        let common = self.common_size.map(|size| {
+            let asked = self
+                .per_class
+                .iter()
+                .find(|(class, _)| *class == size)
+                .map_or(0, |(_, n)| *n);
+            (size, asked)
+        });
+        match common {
+            None => write!(f, "no request fitted a class: nothing to prefill")?,
+            Some((size, asked)) if asked >= self.unpooled => {
+                write!(
+                    f,
+                    "most requests fit {} (prefill this size)",
+                    human_bytes(size)
+                )?;
+            }
+            Some((size, _)) => write!(
+                f,
+                "most requests are beyond the top class; of the classes, {} is asked for most \
+                 (prefill this size)",
+                human_bytes(size)
+            )?,
+        }
         write!(
             f,
-            "most requests fit {} (prefill this size); keep buffers up to {} ({})",
-            human_bytes(self.common_size),
+            "; keep buffers up to {} ({})",
             human_bytes(self.max_size),
             if self.applied {
                 "applied"
@@ -171,7 +193,7 @@ mod tests {
         let counts = [(4096, 10), (8192, 900), (16384, 50), (1 << 20, 40)];
         let c = Calibration::from_counts(counts.into_iter(), 0, 1 << 22);
         assert_eq!(c.requests, 1000);
-        assert_eq!(c.common_size, 8192);
+        assert_eq!(c.common_size, Some(8192));
         assert_eq!(
             c.max_size, 16384,
             "8 KiB and 16 KiB together cover 950 of 1000 requests"
@@ -186,8 +208,19 @@ mod tests {
         let none = Calibration::from_counts([(4096, 0)].into_iter(), 0, 8192);
         assert_eq!(
             (none.common_size, none.max_size),
-            (8192, 8192),
-            "no data: keep everything"
+            (None, 8192),
+            "no data: nothing to prefill, keep everything"
+        );
+        assert!(none.to_string().contains("nothing to prefill"), "{none}");
+        let beyond = Calibration::from_counts([(4096, 0)].into_iter(), 2000, 8192);
+        assert_eq!(beyond.common_size, None, "no request fitted a class");
+        let mostly_beyond = Calibration::from_counts([(4096, 10)].into_iter(), 2000, 8192);
+        assert_eq!(mostly_beyond.common_size, Some(4096));
+        assert!(
+            mostly_beyond
+                .to_string()
+                .contains("most requests are beyond the top class"),
+            "{mostly_beyond}"
         );
     }
 

@@ -233,7 +233,7 @@ impl BufferPool {
     ///     drop(buffers.get(len));
     /// }
     /// let calibration = buffers.calibrate();
-    /// assert_eq!(calibration.common_size, 32 * 1024);
+    /// assert_eq!(calibration.common_size, Some(32 * 1024));
     /// assert_eq!(calibration.max_size, 32 * 1024); // 99% of requests fit 32 KiB
     /// println!("{calibration}");
     /// ```
