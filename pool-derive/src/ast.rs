@@ -43,6 +43,7 @@ impl<'a> Input<'a> {
     /// Reads every `#[reset]` attribute, recording attribute errors in `errors` so that they
     /// can be reported together with the semantic ones. Only a union fails right away.
     pub fn from_syn(node: &'a DeriveInput, errors: &mut Errors) -> Result<Self> {
+        reject_packed(node)?;
         let scope = ParamsInScope::new(&node.generics);
         match &node.data {
             Data::Struct(data) => Ok(Input::Struct(Struct::from_syn(node, data, &scope, errors))),
@@ -153,4 +154,37 @@ impl<'a> Field<'a> {
             && attrs.with.is_none()
             && attrs.value.is_none()
     }
+}
+
+/// `#[repr(packed)]` types are refused: resetting a field borrows it, and a packed type's
+/// fields may be unaligned, so the generated code would not compile, with an error about
+/// code the user cannot see.
+fn reject_packed(node: &DeriveInput) -> Result<()> {
+    for attr in node
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("repr"))
+    {
+        let mut packed = false;
+        // A `repr` we cannot parse is rustc's to report, not ours.
+        let _ = attr.parse_nested_meta(|meta| {
+            packed |= meta.path.is_ident("packed");
+            if meta.input.peek(syn::token::Paren) {
+                let _ = meta.input.parse::<proc_macro2::Group>();
+            }
+            Ok(())
+        });
+        if packed {
+            return Err(Error::new_spanned(
+                attr,
+                format!(
+                    "#[derive(Reset)] does not support #[repr(packed)] types: resetting a field \
+                     borrows it, and a packed field may be unaligned; implement `Reset` for `{}` \
+                     by hand",
+                    node.ident
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

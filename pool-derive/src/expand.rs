@@ -331,12 +331,14 @@ impl Field<'_> {
 }
 
 /// A hygienic name for the `i`th field of a variant; `mixed_site` keeps it from clashing with
-/// anything a `value = expr` mentions.
+/// anything a `value = expr` mentions. It does not hide constants at the call site (a
+/// pattern naming one matches it instead of binding), hence a name no one uses for a
+/// constant.
 fn binding(i: usize) -> Ident {
-    format_ident!("field_{}", i, span = Span::mixed_site())
+    format_ident!("__reset_field_{}", i, span = Span::mixed_site())
 }
 
-/// `Self::V { a: field_0, .. }` / `Self::V(field_0, _)` / `Self::V`, binding the fields
+/// `Self::V { a: __reset_field_0, .. }` / `Self::V(__reset_field_0, _)` / `Self::V`, binding the fields
 /// `wanted` picks.
 fn binding_pattern<'a>(variant: &Variant<'a>, wanted: impl Fn(&Field<'a>) -> bool) -> TokenStream {
     let ident = variant.ident();
