@@ -86,8 +86,10 @@ pub trait Reset {
     note = "`max_capacity` works on `Vec`, `String`, `VecDeque`, `HashMap`, `HashSet` and `BinaryHeap`; remove it from this field, or implement `LimitCapacity` for `{Self}`"
 )]
 pub trait LimitCapacity {
-    /// If the capacity is above `max`, shrink it to at most `max` (best effort, as
-    /// `shrink_to`). Call after clearing, when the value holds no elements.
+    /// If the capacity is above `max`, shrink it (as `shrink_to(max)`). Call after
+    /// clearing, when the value holds no elements. Sequences (`Vec`, `String`, `VecDeque`,
+    /// `BinaryHeap`) end at most `max`; hash collections end at the capacity of the smallest
+    /// table that holds `max` entries, up to about twice `max`.
     ///
     /// # Examples
     ///
