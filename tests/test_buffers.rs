@@ -567,3 +567,18 @@ fn the_table_shows_every_class_that_holds_or_saw_buffers() {
     );
     assert_balanced(&pool.stats());
 }
+
+#[test]
+fn debug_output_shows_the_configuration_not_the_internals() {
+    let pool = BufferPool::builder()
+        .classes(4096, 16 * 1024)
+        .thread_cache_bytes(8192)
+        .build();
+    drop(pool.get(100));
+    let debug = format!("{pool:?}");
+    assert!(
+        debug.starts_with("BufferPool { classes: [4096, 8192, 16384], thread_cache_bytes: 8192, stats: Stats { created: 1,"),
+        "{debug}"
+    );
+    assert!(!debug.contains("Mutex"), "{debug}");
+}

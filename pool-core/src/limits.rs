@@ -1,13 +1,37 @@
 //! How much a pool may keep idle: object counts and heap bytes, per thread and in total.
 
+use std::fmt;
+
 /// A pair of amounts: objects and the heap bytes they keep (see
 /// [`Reset::retained_bytes`](crate::Reset::retained_bytes)). Used for what is held, what is
 /// reserved and what is allowed alike. All arithmetic saturates: a limit that is not set is
 /// carried at `usize::MAX`, and a user's `retained_bytes` may report anything.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Amount {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
+}
+
+/// Shows a limit that is not set as "no limit" rather than `usize::MAX`, in `{:?}` output.
+pub(crate) struct Limit(pub(crate) usize);
+
+impl fmt::Debug for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == UNLIMITED {
+            f.write_str("no limit")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+impl fmt::Debug for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Amount")
+            .field("objects", &Limit(self.objects))
+            .field("bytes", &Limit(self.bytes))
+            .finish()
+    }
 }
 
 /// The value of a limit that is not set.
@@ -95,7 +119,7 @@ impl ThreadCapsSet {
 }
 
 /// A pool's limits, fixed when it is built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
     /// Idle objects and bytes in the whole pool: thread caches, depot and victims together.
     pub(crate) max_idle: Amount,
@@ -166,6 +190,16 @@ impl Limits {
     }
 }
 
+impl fmt::Debug for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limits")
+            .field("max_idle", &self.max_idle)
+            .field("thread_cache", &self.thread_cache)
+            .field("max_object_bytes", &Limit(self.max_object_bytes))
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +209,16 @@ mod tests {
         let big = Amount::one(usize::MAX - 1);
         assert_eq!(big.plus(big).bytes, usize::MAX);
         assert_eq!(Amount::ZERO.minus(big), Amount::ZERO);
+    }
+
+    #[test]
+    fn debug_output_names_unset_limits() {
+        assert_eq!(
+            format!("{:?}", Limits::DEFAULT),
+            "Limits { max_idle: Amount { objects: no limit, bytes: no limit }, \
+             thread_cache: Amount { objects: 16, bytes: no limit }, \
+             max_object_bytes: no limit, .. }"
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ use shared::Shared;
 /// assert_eq!(again.as_ptr(), first);
 /// assert_eq!(buffers.stats().total.reused, 1);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BufferPool {
     shared: Arc<Shared>,
 }
@@ -73,6 +73,17 @@ pub struct BufferPool {
 impl Default for BufferPool {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The classes, the per-thread limit and the totals of [`stats`](BufferPool::stats).
+impl std::fmt::Debug for BufferPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferPool")
+            .field("classes", &self.class_sizes().collect::<Vec<_>>())
+            .field("thread_cache_bytes", &self.shared.settings.thread_bytes)
+            .field("stats", &self.stats().total)
+            .finish_non_exhaustive()
     }
 }
 
