@@ -1,6 +1,6 @@
 //! The idle objects every level holds, and how the pool drops them.
 //!
-//! - [`Kept`]: a pooled object in its own heap cell, with the bytes it retains (measured
+//! - [`Kept`]: a pooled object in its own heap allocation, with the bytes it retains (measured
 //!   when it came back). Objects live boxed from creation to the end of their pooled life,
 //!   so every level moves them as one pointer: moving a multi-word value in and out of a
 //!   magazine on each get and return made the CPU's store-to-load forwarding fail (a load
@@ -18,10 +18,10 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// A pooled object, boxed, and the heap bytes it keeps.
 #[derive(Debug)]
-pub(crate) struct Kept<T>(Box<Cell<T>>);
+pub(crate) struct Kept<T>(Box<KeptValue<T>>);
 
 #[derive(Debug)]
-struct Cell<T> {
+struct KeptValue<T> {
     value: T,
     bytes: usize,
 }
@@ -29,12 +29,12 @@ struct Cell<T> {
 impl<T> Kept<T> {
     /// Boxes `value`; its bytes are measured when it is kept.
     pub(crate) fn new(value: T) -> Self {
-        Self(Box::new(Cell { value, bytes: 0 }))
+        Self(Box::new(KeptValue { value, bytes: 0 }))
     }
 
     #[cfg(test)]
     pub(crate) fn with_bytes(value: T, bytes: usize) -> Self {
-        Self(Box::new(Cell { value, bytes }))
+        Self(Box::new(KeptValue { value, bytes }))
     }
 
     #[inline(always)]
