@@ -331,7 +331,7 @@ impl Drop for Anchor {
 }
 
 #[test]
-fn an_aged_out_object_may_drop_the_last_handle_to_its_pool() {
+fn automatic_aging_lets_an_aged_out_object_drop_the_last_handle_to_its_pool() {
     // The aging thread's sweep drops the object, which drops the pool inside that sweep:
     // the pool's `Drop` must not wait for the sweep it runs in.
     let counts = Counts::new();
