@@ -239,8 +239,11 @@ impl BufferPoolBuilder {
         self
     }
 
-    /// Zeroes every returned buffer (its whole capacity) before keeping it, for data that
-    /// must not reach the next user even through unsafe reads of spare capacity.
+    /// Zeroes every buffer that comes back (its whole capacity) before anything else
+    /// happens to it, for data that must not reach the next user even through unsafe reads
+    /// of spare capacity: a buffer the pool keeps, and one it drops (its guard dropped by a
+    /// panic, or over a limit), whose memory the allocator hands out again. Idle buffers the
+    /// pool frees later (aged out, or with the pool) were zeroed when they came back.
     ///
     /// # Examples
     ///

@@ -188,26 +188,37 @@ impl Shared {
     /// class of its capacity now, or drops it, counting either way. Returns whether it was
     /// kept.
     #[inline]
-    pub(crate) fn give_back_from_guard(&self, buf: Vec<u8>, origin: usize) -> bool {
+    pub(crate) fn give_back_from_guard(&self, mut buf: Vec<u8>, origin: usize) -> bool {
         if origin == DETACHED {
             return false;
         }
+        self.zero_if_asked(&mut buf);
         if std::thread::panicking() {
             // Dropped by unwinding: its contents cannot be trusted to be complete, and a
             // plain byte buffer is cheap to make again.
             self.counters[origin].panicked.bump();
             return false;
         }
-        self.give_back(buf, origin)
+        self.keep(buf, origin)
     }
 
-    /// Keeps `buf`, counted in class `origin` (a guard's, or the one `put` or `prefill`
-    /// counted it in), in the class of its capacity now, or drops it, counting either way.
-    /// Returns whether it was kept. A buffer handed in by `put` or made by `prefill` is
-    /// whole, so it is kept even while the thread unwinds (a `Drop` giving buffers back
-    /// during a panic).
+    /// With `zero_on_return`, zeroes a buffer coming back from a user before anything else
+    /// happens to it, so its bytes reach neither the next user nor the allocator, whether
+    /// it is kept or dropped (a panic, a limit).
     #[inline]
-    fn give_back(&self, mut buf: Vec<u8>, origin: usize) -> bool {
+    fn zero_if_asked(&self, buf: &mut Vec<u8>) {
+        if self.settings.zero_on_return {
+            buf.zero_fill();
+        }
+    }
+
+    /// Keeps `buf` (zeroed already if the pool zeroes), counted in class `origin` (a
+    /// guard's, or the one `put` or `prefill` counted it in), in the class of its capacity
+    /// now, or drops it, counting either way. Returns whether it was kept. A buffer handed
+    /// in by `put` or made by `prefill` is whole, so it is kept even while the thread
+    /// unwinds (a `Drop` giving buffers back during a panic).
+    #[inline]
+    fn keep(&self, mut buf: Vec<u8>, origin: usize) -> bool {
         let capacity = buf.capacity();
         if capacity > self.keep_max.load(Ordering::Relaxed) {
             self.counters[origin].too_large.bump();
@@ -217,9 +228,6 @@ impl Shared {
             self.counters[origin].too_small.bump();
             return false;
         };
-        if self.settings.zero_on_return {
-            buf.zero_fill();
-        }
         buf.clear();
         if class != origin {
             self.counters[origin].moved_out.bump();
@@ -320,14 +328,15 @@ impl Shared {
 
     /// Takes a buffer made elsewhere: counted as adopted in the class of its capacity (or
     /// in the row beyond the classes, and dropped, if it fits none).
-    pub(crate) fn adopt(&self, buf: Vec<u8>) -> bool {
+    pub(crate) fn adopt(&self, mut buf: Vec<u8>) -> bool {
+        self.zero_if_asked(&mut buf);
         let row = self
             .classes
             .for_capacity(buf.capacity())
             .filter(|_| buf.capacity() <= self.keep_max.load(Ordering::Relaxed))
             .unwrap_or(self.beyond());
         self.counters[row].adopted.bump();
-        self.give_back(buf, row)
+        self.keep(buf, row)
     }
 
     /// Makes a buffer of class `class` (counted as created and prefilled there) and keeps
@@ -335,7 +344,8 @@ impl Shared {
     pub(crate) fn prefill_one(&self, class: usize) -> bool {
         self.counters[class].created.bump();
         self.counters[class].prefilled.bump();
-        self.give_back(Vec::with_capacity(self.classes.size(class)), class)
+        // Fresh: no user's bytes to zero.
+        self.keep(Vec::with_capacity(self.classes.size(class)), class)
     }
 
     // === shelves ===
