@@ -326,13 +326,18 @@ impl<T> Core<T> {
             sweeps: counters.sweeps.get(),
             ..Stats::default()
         };
+        // Both locks held while the caches are read: objects move between a cache and the
+        // depot only under the depot lock, so none is counted in both (which could show more
+        // idle than the limits allow).
         let caches = self.caches.lock();
-        let mut idle = self.lock_depot().held();
+        let depot = self.lock_depot();
+        let mut idle = depot.held();
         for published in caches.published() {
             stats.reused += published.reused.get();
             stats.returned += published.returned.get();
             idle.add(published.held());
         }
+        drop(depot);
         stats.idle = idle.objects;
         stats.idle_bytes = idle.bytes;
         stats
