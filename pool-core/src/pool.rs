@@ -30,6 +30,12 @@ use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
 ///
 /// `Pool<T>` is `Send` and `Sync` exactly when `T: Send`.
 ///
+/// The pool keeps each object in a box of its own, but `init` (and [`put`](Pool::put))
+/// hand it over by value, on the stack. For a type that holds tens of KiB or more inline
+/// (a large array), pool a `Box` of it, or keep the data on the heap (a `Vec`), so that
+/// making one does not need that much stack; and count it in
+/// [`retained_bytes`](Reset::retained_bytes), which sees heap bytes only.
+///
 /// # Examples
 ///
 /// ```

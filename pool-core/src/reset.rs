@@ -71,6 +71,10 @@ pub trait Reset {
     /// storage; types that own heap memory should override it (the derive sums the fields).
     /// A pool counts at most 1 TiB per object (256 MiB on 32-bit targets), so a value that
     /// reports an absurd size cannot overflow the pool's byte totals.
+    ///
+    /// The value's own size (`size_of::<Self>()`, in the box the pool keeps it in) is not
+    /// counted: for a type that holds a large array inline, add it here, or the byte limits
+    /// will not see that memory.
     fn retained_bytes(&self) -> usize {
         0
     }
