@@ -209,6 +209,22 @@ fn wait_for(mut done: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// A fresh pool aging every `every` is swept (three times) and ends with nothing idle: the
+/// aging thread still serves every pool.
+fn assert_aging_goes_on(every: Duration) {
+    let good = Pool::<Vec<u8>>::builder()
+        .thread_cache(0)
+        .age_every(every)
+        .build();
+    drop(good.get());
+    assert!(
+        wait_for(|| good.stats().sweeps >= 3),
+        "aging goes on for every other pool: {}",
+        good.stats()
+    );
+    assert_eq!(good.stats().idle, 0);
+}
+
 #[test]
 fn automatic_aging_survives_a_panicking_drop_in_another_pool() {
     let every = Duration::from_millis(if cfg!(miri) { 200 } else { 5 });
@@ -236,17 +252,7 @@ fn automatic_aging_survives_a_panicking_drop_in_another_pool() {
         wait_for(|| counts.drops() == made),
         "the bad pool was swept"
     );
-    let good = Pool::<Vec<u8>>::builder()
-        .thread_cache(0)
-        .age_every(every)
-        .build();
-    drop(good.get());
-    assert!(
-        wait_for(|| good.stats().sweeps >= 3),
-        "aging goes on for every other pool: {}",
-        good.stats()
-    );
-    assert_eq!(good.stats().idle, 0);
+    assert_aging_goes_on(every);
     armed.store(false, std::sync::atomic::Ordering::SeqCst);
 }
 
@@ -361,16 +367,7 @@ fn automatic_aging_lets_an_aged_out_object_drop_the_last_handle_to_its_pool() {
         wait_for(|| counts.drops() == made),
         "the aged-out object's Drop, which dropped its pool, finished"
     );
-    let good = Pool::<Vec<u8>>::builder()
-        .thread_cache(0)
-        .age_every(Duration::from_millis(5))
-        .build();
-    drop(good.get());
-    assert!(
-        wait_for(|| good.stats().sweeps >= 3),
-        "aging goes on for every other pool: {}",
-        good.stats()
-    );
+    assert_aging_goes_on(Duration::from_millis(5));
 }
 
 #[test]

@@ -248,28 +248,26 @@ mod tests {
             },
             "an eighth of each pool-wide limit"
         );
-        let small = Limits {
-            max_idle: Amount {
-                objects: 7,
-                bytes: UNLIMITED,
-            },
-            ..Limits::DEFAULT
-        }
-        .normalized(ThreadCapsSet::default());
+        // The per-thread cap that a pool-wide limit of `objects` alone leaves.
+        let thread_cap_under = |objects| {
+            Limits {
+                max_idle: Amount {
+                    objects,
+                    bytes: UNLIMITED,
+                },
+                ..Limits::DEFAULT
+            }
+            .normalized(ThreadCapsSet::default())
+            .thread_cache
+            .objects
+        };
         assert_eq!(
-            small.thread_cache.objects, 0,
+            thread_cap_under(7),
+            0,
             "under eight idle objects in all, thread caches are off"
         );
-        let large = Limits {
-            max_idle: Amount {
-                objects: 1000,
-                bytes: UNLIMITED,
-            },
-            ..Limits::DEFAULT
-        }
-        .normalized(ThreadCapsSet::default());
         assert_eq!(
-            large.thread_cache.objects,
+            thread_cap_under(1000),
             Limits::DEFAULT_THREAD_CACHE,
             "the share only lowers the default"
         );
