@@ -247,6 +247,20 @@ fn the_idle_maximum_holds() {
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn prefilled_objects_come_out_as_init_made_them() {
+    // As opool's and regex-automata's pools do: a prefilled object is a fresh one made
+    // ahead, the same as a miss would make, not a reset one.
+    let pool: Pool<Box<usize>> = Pool::with_init(|| Box::new(10));
+    assert_eq!(pool.prefill(3), 3);
+    let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+    assert!(held.iter().all(|value| ***value == 10), "as init made them");
+    assert_eq!(pool.stats().created, 3, "and no get made one");
+    drop(held);
+    assert_eq!(**pool.get(), 0, "a used object comes back reset");
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn prefilled_objects_are_hits_not_misses() {
     let pool: Pool<Vec<u8>> = Pool::builder().init(|| vec![0; 4096]).build();
     assert_eq!(pool.prefill(8), 8);

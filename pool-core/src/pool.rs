@@ -249,9 +249,10 @@ impl<T: Reset> Pool<T> {
     /// for `init`: the preallocated free list of fixed-size blocks. Returns how many the
     /// pool kept: it stops at the first one its limits refuse.
     ///
-    /// Objects are made and kept one at a time, so a small `max_idle` bounds the memory
-    /// this takes, and a panicking `init` or `reset` leaves the ones before it kept and
-    /// every count balanced. They go to this thread's cache first and the shared depot
+    /// Each object is kept as `init` made it (it needs no reset: nobody used it), so a get
+    /// that finds it sees what a get that made a new one would. Objects are made and kept
+    /// one at a time, so a small `max_idle` bounds the memory this takes, and a panicking
+    /// `init` or `retained_bytes` leaves the ones before it kept and every count balanced. They go to this thread's cache first and the shared depot
     /// after, where any thread finds them. Like every idle object, they age: call this
     /// again after a quiet spell, or build the pool without `age_every` if they must stay.
     ///
@@ -270,7 +271,7 @@ impl<T: Reset> Pool<T> {
         while kept < count {
             let made = self.create();
             self.core().counters.prefilled.bump();
-            if !self.recycle_whole(made) {
+            if !self.keep_fresh(made) {
                 break;
             }
             kept += 1;
@@ -400,9 +401,8 @@ impl<T: Reset> Pool<T> {
         self.reset_and_keep(kept)
     }
 
-    /// Resets and keeps an object handed in by `put` or made by `prefill`: whole even if
-    /// the thread is unwinding (a `Drop` giving resources back during a panic), so it is
-    /// kept then too.
+    /// Resets and keeps an object handed in by `put`: whole even if the thread is unwinding
+    /// (a `Drop` giving resources back during a panic), so it is kept then too.
     fn recycle_whole(&self, kept: Kept<T>) -> bool {
         if std::thread::panicking() {
             return self.reset_and_keep_while_unwinding(kept);
@@ -439,7 +439,27 @@ impl<T: Reset> Pool<T> {
         }
     }
 
-    /// Keeps a reset object that retains `bytes`, or drops it over a limit.
+    /// Keeps an object fresh from `init`, for `prefill`: no reset, only its bytes measured
+    /// (as in [`reset_and_keep_while_unwinding`](Pool::reset_and_keep_while_unwinding) if the
+    /// thread is unwinding).
+    fn keep_fresh(&self, kept: Kept<T>) -> bool {
+        let bytes = if std::thread::panicking() {
+            let measured = catch_unwind(AssertUnwindSafe(|| kept.value().retained_bytes()));
+            let Ok(bytes) = measured else {
+                self.discard_panicked(kept);
+                return false;
+            };
+            bytes
+        } else {
+            let count_panic = CountOnUnwind(self);
+            let bytes = kept.value().retained_bytes();
+            std::mem::forget(count_panic);
+            bytes
+        };
+        self.keep_measured(kept, bytes)
+    }
+
+    /// Keeps a reset (or fresh) object that retains `bytes`, or drops it over a limit.
     #[inline(always)]
     fn keep_measured(&self, mut kept: Kept<T>, bytes: usize) -> bool {
         if bytes > self.limits.max_object_bytes {

@@ -94,7 +94,8 @@ pub struct Stats {
     pub prefilled: u64,
     /// Gets served with an idle object (hits).
     pub reused: u64,
-    /// Objects reset and kept for reuse, by guard drop or [`put`](crate::Pool::put).
+    /// Objects kept for reuse: reset on a guard's drop or by [`put`](crate::Pool::put), or
+    /// made by [`prefill`](crate::Pool::prefill).
     pub returned: u64,
     /// Objects handed in with [`put`](crate::Pool::put) that the pool did not create.
     pub adopted: u64,
