@@ -582,3 +582,45 @@ fn debug_output_shows_the_configuration_not_the_internals() {
     );
     assert!(!debug.contains("Mutex"), "{debug}");
 }
+
+#[test]
+fn stats_taken_under_traffic_never_show_more_idle_bytes_than_the_limit() {
+    const MAX_IDLE_BYTES: usize = 256 * 1024;
+    let pool = BufferPool::builder()
+        .max_idle_bytes(MAX_IDLE_BYTES)
+        .trim_on_sweep(false)
+        .build();
+    let rounds = if cfg!(miri) { 10 } else { 5_000 };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let worst = thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|worker| {
+                let pool = &pool;
+                s.spawn(move || {
+                    for round in 0..rounds {
+                        let held: Vec<_> = (0..(round % 12))
+                            .map(|k| pool.get(4096 << ((k + round + worker) % 5)))
+                            .collect();
+                        drop(held);
+                    }
+                })
+            })
+            .collect();
+        let sampler = s.spawn(|| {
+            let mut worst = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                worst = worst.max(pool.stats().total.idle_bytes);
+            }
+            worst
+        });
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap()
+    });
+    assert!(
+        worst <= MAX_IDLE_BYTES,
+        "a snapshot read {worst} idle bytes, over the limit of {MAX_IDLE_BYTES}"
+    );
+}

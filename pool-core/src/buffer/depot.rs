@@ -10,7 +10,7 @@
 
 use super::shelf::Shelved;
 use crate::budget::Quota;
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 use std::mem;
 
 #[derive(Debug, Default)]
@@ -39,6 +39,11 @@ impl ClassDepot {
         self.bytes.store(stacks.bytes, Ordering::Relaxed);
     }
 }
+
+/// Every class's depot locked (see [`Depots::lock_all`]); unlocked on drop.
+pub(crate) struct AllLocked<'a>(
+    #[allow(dead_code, reason = "held for its locks")] Vec<MutexGuard<'a, Stacks>>,
+);
 
 /// Every class's depot and the idle budget.
 #[derive(Debug)]
@@ -105,6 +110,19 @@ impl Depots {
         ) {
             current = actual;
         }
+    }
+
+    /// Locks every class's depot, in class order, until the returned guards drop: for a
+    /// statistics snapshot in which no buffer moves between a depot and a thread's cache
+    /// (a get that takes one waits). Safe from deadlock because every other path holds at
+    /// most one class lock at a time, and none waits for the cache lock while holding one.
+    pub(crate) fn lock_all(&self) -> AllLocked<'_> {
+        AllLocked(
+            self.classes
+                .iter()
+                .map(|depot| lock(&depot.stacks))
+                .collect(),
+        )
     }
 
     /// Idle buffers and bytes in class `class`'s depot (as of its last unlock).

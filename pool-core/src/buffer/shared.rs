@@ -459,6 +459,11 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> BufferStats {
         let count = self.classes.count();
+        // The cache lock, then every class depot's: buffers move between a depot and a
+        // thread's cache only under the class's lock, so none is counted in both (which
+        // could show more idle bytes than `max_idle_bytes`) while these are held.
+        let shelves = self.shelves.lock();
+        let depots = self.depots.lock_all();
         let mut rows: Vec<ClassStats> = (0..=count)
             .map(|class| {
                 let c = &self.counters[class];
@@ -496,7 +501,6 @@ impl Shared {
             .collect();
         let (mut shelved_bytes, mut shelves_owned) = (0usize, 0usize);
         {
-            let shelves = self.shelves.lock();
             for published in shelves.published() {
                 shelves_owned += usize::from(published.reserved.load(Ordering::Relaxed) > 0);
                 for (row, figures) in rows.iter_mut().zip(published.classes.iter()) {
@@ -511,6 +515,8 @@ impl Shared {
                 }
             }
         }
+        drop(depots);
+        drop(shelves);
         let unpooled = rows.pop().unwrap_or_default();
         let mut total = Stats {
             sweeps: self.sweeps.get(),

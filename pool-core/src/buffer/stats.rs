@@ -9,10 +9,9 @@ use std::fmt;
 /// legend.
 ///
 /// The totals balance like a pool's: `created + adopted == idle + in_use() + detached +
-/// discarded.total()` when the pool is quiet. Under concurrent use the class depots and the
-/// threads' caches are read one after the other, so a buffer that moved between them
-/// meanwhile can be counted twice (idle bytes may then read above `max_idle_bytes`, which
-/// the pool itself never exceeds) or not at all. Each class balances too, counting buffers
+/// discarded.total()` when the pool is quiet. Under concurrent use a buffer on its way from a
+/// thread's cache to a depot can be missed, but none is counted twice: the snapshot holds the
+/// depots' locks, so idle bytes never read above `max_idle_bytes`. Each class balances too, counting buffers
 /// that changed class: one that grew while in use leaves the class it came from
 /// (`moved_out`) and joins the class of its new capacity (`moved_in`).
 ///
