@@ -242,7 +242,7 @@ impl<T: Reset> Pool<T> {
     /// ```
     pub fn put(&self, value: T) {
         self.core().counters.adopted.bump();
-        self.recycle_whole(Kept::new(value));
+        self.keep_whole(Kept::new(value), reset_and_measure);
     }
 
     /// Makes up to `count` objects now and keeps them idle, so the first gets do not pay
@@ -271,7 +271,8 @@ impl<T: Reset> Pool<T> {
         while kept < count {
             let made = self.create();
             self.core().counters.prefilled.bump();
-            if !self.keep_fresh(made) {
+            // Fresh from `init`: nobody used it, so it is measured, not reset.
+            if !self.keep_whole(made, |value| value.retained_bytes()) {
                 break;
             }
             kept += 1;
@@ -398,39 +399,43 @@ impl<T: Reset> Pool<T> {
             self.discard_panicked(kept);
             return false;
         }
-        self.reset_and_keep(kept)
+        self.prepare_and_keep(kept, reset_and_measure)
     }
 
-    /// Resets and keeps an object handed in by `put`: whole even if the thread is unwinding
-    /// (a `Drop` giving resources back during a panic), so it is kept then too.
-    fn recycle_whole(&self, kept: Kept<T>) -> bool {
+    /// Keeps an object whose state is whole: handed in by `put` (`prepare` resets and
+    /// measures it) or just made by `prefill` (`prepare` only measures it: it needs no
+    /// reset). Whole even if the thread is unwinding (a `Drop` giving resources back during
+    /// a panic), so it is kept then too.
+    fn keep_whole(&self, kept: Kept<T>, prepare: impl FnOnce(&mut T) -> usize) -> bool {
         if std::thread::panicking() {
-            return self.reset_and_keep_while_unwinding(kept);
+            return self.prepare_and_keep_while_unwinding(kept, prepare);
         }
-        self.reset_and_keep(kept)
+        self.prepare_and_keep(kept, prepare)
     }
 
+    /// Runs `prepare` (a reset and a measure, or a measure alone) on the object and keeps it
+    /// with the bytes `prepare` returns.
     #[inline(always)]
-    fn reset_and_keep(&self, mut kept: Kept<T>) -> bool {
-        // If `reset` (or `retained_bytes`) panics, unwinding drops the object here,
-        // unpooled, and this counts it; the panic continues to the caller. A drop guard
-        // rather than `catch_unwind`, which kept this path from inlining.
+    fn prepare_and_keep(&self, mut kept: Kept<T>, prepare: impl FnOnce(&mut T) -> usize) -> bool {
+        // If `prepare` (user code) panics, unwinding drops the object here, unpooled, and
+        // this counts it; the panic continues to the caller. A drop guard rather than
+        // `catch_unwind`, which kept this path from inlining.
         let count_panic = CountOnUnwind(self);
-        kept.value_mut().reset();
-        let bytes = kept.value().retained_bytes();
+        let bytes = prepare(kept.value_mut());
         std::mem::forget(count_panic);
         self.keep_measured(kept, bytes)
     }
 
-    /// [`reset_and_keep`](Pool::reset_and_keep) on a thread that is unwinding, where a
-    /// panic escaping `reset` would abort the process: it is caught, and the object
+    /// [`prepare_and_keep`](Pool::prepare_and_keep) on a thread that is unwinding, where a
+    /// panic escaping `prepare` would abort the process: it is caught, and the object
     /// discarded as panicked.
     #[cold]
-    fn reset_and_keep_while_unwinding(&self, mut kept: Kept<T>) -> bool {
-        let measured = catch_unwind(AssertUnwindSafe(|| {
-            kept.value_mut().reset();
-            kept.value().retained_bytes()
-        }));
+    fn prepare_and_keep_while_unwinding(
+        &self,
+        mut kept: Kept<T>,
+        prepare: impl FnOnce(&mut T) -> usize,
+    ) -> bool {
+        let measured = catch_unwind(AssertUnwindSafe(|| prepare(kept.value_mut())));
         if let Ok(bytes) = measured {
             self.keep_measured(kept, bytes)
         } else {
@@ -439,27 +444,7 @@ impl<T: Reset> Pool<T> {
         }
     }
 
-    /// Keeps an object fresh from `init`, for `prefill`: no reset, only its bytes measured
-    /// (as in [`reset_and_keep_while_unwinding`](Pool::reset_and_keep_while_unwinding) if the
-    /// thread is unwinding).
-    fn keep_fresh(&self, kept: Kept<T>) -> bool {
-        let bytes = if std::thread::panicking() {
-            let measured = catch_unwind(AssertUnwindSafe(|| kept.value().retained_bytes()));
-            let Ok(bytes) = measured else {
-                self.discard_panicked(kept);
-                return false;
-            };
-            bytes
-        } else {
-            let count_panic = CountOnUnwind(self);
-            let bytes = kept.value().retained_bytes();
-            std::mem::forget(count_panic);
-            bytes
-        };
-        self.keep_measured(kept, bytes)
-    }
-
-    /// Keeps a reset (or fresh) object that retains `bytes`, or drops it over a limit.
+    /// Keeps a prepared object that retains `bytes`, or drops it over a limit.
     #[inline(always)]
     fn keep_measured(&self, mut kept: Kept<T>, bytes: usize) -> bool {
         if bytes > self.limits.max_object_bytes {
@@ -524,6 +509,13 @@ impl<T> Drop for Pool<T> {
             unsafe { core.close() };
         }
     }
+}
+
+/// A returned object's preparation: its reset, then the bytes it keeps.
+#[inline(always)]
+fn reset_and_measure<T: Reset>(value: &mut T) -> usize {
+    value.reset();
+    value.retained_bytes()
 }
 
 /// Counts an object as discarded for a panic if dropped, which happens only while its reset
