@@ -11,7 +11,7 @@
 //!   dropping them, so that their destructors (user code) run after every lock is released
 //!   and every borrow of a thread cache has ended.
 
-use crate::limits::Amount;
+use crate::limits::{Amount, MAX_COUNTED_BYTES};
 use crate::stats::SharedCounters;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -52,14 +52,25 @@ impl<T> Kept<T> {
         self.0.value
     }
 
+    /// Records the bytes the object's `retained_bytes` reported.
     #[inline(always)]
     pub(crate) fn set_bytes(&mut self, bytes: usize) {
         self.0.bytes = bytes;
     }
 
+    /// The bytes as reported, unclamped: for a comparison against a bound no larger than
+    /// [`MAX_COUNTED_BYTES`] + 1, where it decides as [`amount`](Kept::amount) would.
+    #[inline(always)]
+    pub(crate) fn reported_bytes(&self) -> usize {
+        self.0.bytes
+    }
+
+    /// One object and the bytes it counts for: as reported, up to [`MAX_COUNTED_BYTES`].
+    /// Clamped here, on the levels' bookkeeping paths, rather than when measured, which
+    /// keeps the clamp off the return's fast path.
     #[inline(always)]
     pub(crate) fn amount(&self) -> Amount {
-        Amount::one(self.0.bytes)
+        Amount::one(self.0.bytes.min(MAX_COUNTED_BYTES))
     }
 }
 
@@ -203,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn amounts_saturate() {
+    fn an_absurd_size_counts_as_the_most_one_object_can() {
         let magazine = vec![
             Kept::with_bytes((), usize::MAX),
             Kept::with_bytes((), usize::MAX),
@@ -212,7 +223,7 @@ mod tests {
             amount_of(&magazine),
             Amount {
                 objects: 2,
-                bytes: usize::MAX
+                bytes: 2 * MAX_COUNTED_BYTES
             }
         );
     }

@@ -29,7 +29,7 @@
 use crate::budget::Budget;
 use crate::depot::DepotState;
 use crate::kept::{Garbage, Kept, Magazine, amount_of};
-use crate::limits::{Amount, Limits, UNLIMITED};
+use crate::limits::{Amount, Limits, MAX_COUNTED_BYTES, UNLIMITED};
 use crate::stats::OwnedCounter;
 use crate::sync::{AtomicUsize, Ordering};
 use std::mem;
@@ -46,6 +46,14 @@ pub(crate) struct Magazines<T> {
     /// Taken from the pool's budget; always covers what is held, never exceeds the
     /// thread's cap.
     reserved: Amount,
+    /// One more than the most bytes an object may retain to fit the reservation beside what
+    /// the magazines and victims hold (at most `MAX_COUNTED_BYTES + 1`, so an object below it
+    /// counts for what it reports), or 0 if the reservation has no object to spare: so a
+    /// return to an empty hot slot checks the reservation with one comparison. Never more
+    /// than the truth: every slow path that adds to what is held or takes from the
+    /// reservation recomputes it; pops only add room, so it may lag behind them, and
+    /// [`push_to_hot_slot`](Magazines::push_to_hot_slot) recomputes it before refusing.
+    hot_room: usize,
     /// The sweep this cache last aged to.
     epoch: u64,
 }
@@ -89,7 +97,12 @@ impl Published {
 
     #[inline(always)]
     fn set_hot(&self, bytes: Option<usize>) {
-        let code = bytes.map_or(0, |bytes| bytes.saturating_add(1));
+        self.set_hot_code(bytes.map_or(0, |bytes| bytes.saturating_add(1)));
+    }
+
+    /// Publishes the hot slot already encoded: its object's bytes plus one, or 0.
+    #[inline(always)]
+    fn set_hot_code(&self, code: usize) {
         self.hot.store(code, Ordering::Relaxed);
     }
 
@@ -125,16 +138,37 @@ impl<T> Magazines<T> {
             spare: Vec::new(),
             victims: [Vec::new(), Vec::new()],
             reserved: Amount::ZERO,
+            hot_room: 0,
             epoch,
         }
     }
 
+    /// Recomputes [`hot_room`](Magazines::hot_room) from the reservation and what the
+    /// magazines hold. Call after anything that changes either.
+    fn refresh_hot_room(&mut self, held: &Published) {
+        let in_magazines = held.in_magazines();
+        self.hot_room = if in_magazines.objects < self.reserved.objects {
+            let room = self.reserved.bytes.saturating_sub(in_magazines.bytes);
+            room.min(MAX_COUNTED_BYTES) + 1
+        } else {
+            0
+        };
+    }
+
     /// Checks the invariants every operation keeps.
-    fn check(&self, held: &Published, limits: &Limits) {
-        let held = held.held();
+    fn check(&self, published: &Published, limits: &Limits) {
+        let held = published.held();
         debug_assert!(
             held.fits(self.reserved),
             "the reservation covers what is held"
+        );
+        debug_assert!(
+            self.hot_room == 0
+                || published
+                    .in_magazines()
+                    .plus(Amount::one(self.hot_room - 1))
+                    .fits(self.reserved),
+            "the hot slot's room never overstates the reservation"
         );
         debug_assert!(
             self.reserved.fits(limits.thread_cache) || self.reserved == held,
@@ -198,7 +232,27 @@ impl<T> Magazines<T> {
         if self.hot.is_some() {
             return self.push_behind_hot(kept, held, limits);
         }
-        // The hot slot is empty: what is held is what the magazines hold.
+        // Below `hot_room`, which is at most `MAX_COUNTED_BYTES + 1`, the reported bytes
+        // are what the object counts for.
+        let bytes = kept.reported_bytes();
+        if bytes >= self.hot_room {
+            return self.push_to_hot_slot(kept, held);
+        }
+        debug_assert!(
+            held.in_magazines().plus(kept.amount()).fits(self.reserved),
+            "the reservation covers an object that fits the hot slot's room"
+        );
+        self.hot = Some(kept);
+        // No overflow: `bytes` is less than `hot_room`.
+        held.set_hot_code(bytes + 1);
+        Ok(())
+    }
+
+    /// [`push`](Magazines::push) to an empty hot slot that `hot_room` says may be too
+    /// small: it lags behind pops, so it is brought up to date before the object is refused.
+    #[inline(never)]
+    fn push_to_hot_slot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
+        self.refresh_hot_room(held);
         let amount = kept.amount();
         if !held.in_magazines().plus(amount).fits(self.reserved) {
             return Err(kept);
@@ -229,6 +283,7 @@ impl<T> Magazines<T> {
                 return Err(kept);
             }
             held.add(moved);
+            self.refresh_hot_room(held);
         }
         self.hot = Some(kept);
         held.set_hot(Some(amount.bytes));
@@ -283,6 +338,7 @@ impl<T> Magazines<T> {
         self.reserved.sub(excess);
         budget.release(excess);
         depot.give_empty(mem::replace(&mut self.loaded, magazine));
+        self.refresh_hot_room(held);
         let kept = self.pop(held);
         self.check(held, limits);
         kept
@@ -333,6 +389,7 @@ impl<T> Magazines<T> {
                 self.reserved.add(want);
             }
         }
+        self.refresh_hot_room(held);
         let result = self.push(kept, held, limits);
         self.check(held, limits);
         result
@@ -369,6 +426,7 @@ impl<T> Magazines<T> {
         let still = held.held();
         budget.release(self.reserved.minus(still));
         self.reserved = still;
+        self.refresh_hot_room(held);
         self.epoch = epoch;
     }
 
@@ -421,6 +479,7 @@ impl<T> Magazines<T> {
         budget.release(self.reserved.minus(held.held()));
         held.sub(held.held());
         self.reserved = Amount::ZERO;
+        self.hot_room = 0;
     }
 
     /// Everything to `garbage`, for a pool that is being dropped.
@@ -434,6 +493,7 @@ impl<T> Magazines<T> {
         }
         budget.release(self.reserved);
         self.reserved = Amount::ZERO;
+        self.hot_room = 0;
     }
 
     /// Readies a collected (empty) cache for a new thread.
@@ -548,6 +608,40 @@ mod tests {
         let refilled = cache.refill(&held, &mut depot, &limits, &budget);
         assert!(refilled.is_some(), "a magazine from the depot");
         assert_eq!(depot.held().objects, 0);
+        assert!(
+            cache.push(refilled.unwrap(), &held, &limits).is_ok(),
+            "the object taken goes back without the depot, though the room was last \
+             computed with the magazine full"
+        );
+    }
+
+    #[test]
+    fn the_hot_slot_takes_only_what_the_reservation_still_covers() {
+        let (_, budget, mut depot, mut cache, held) = fixture(100);
+        let limits = Limits {
+            max_idle: Amount {
+                objects: 100,
+                bytes: UNLIMITED,
+            },
+            ..limits(4)
+        };
+        cache
+            .spill(kept(1), &held, &mut depot, &limits, &budget)
+            .unwrap();
+        assert_eq!(cache.reserved.objects, 1);
+        let one = cache.pop(&held).unwrap();
+        cache.push(one, &held, &limits).unwrap();
+        let one = cache.pop(&held).unwrap();
+        // The sweep finds nothing held, so the reservation shrinks to nothing, and the room
+        // with it: the object must take the slow path, which reserves again.
+        cache.age(&held, 1, &budget, &mut Garbage::default());
+        assert_eq!(cache.reserved, Amount::ZERO);
+        let one = cache.push(one, &held, &limits).unwrap_err();
+        cache
+            .spill(one, &held, &mut depot, &limits, &budget)
+            .unwrap();
+        assert_eq!(cache.reserved.objects, 1);
+        assert_eq!(held.held().objects, 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::builder::PoolBuilder;
 use crate::core::{Core, MyCache};
 use crate::guard::{Pooled, PooledOwned};
 use crate::kept::Kept;
-use crate::limits::{Limits, MAX_COUNTED_BYTES};
+use crate::limits::Limits;
 use crate::magazines::{Magazines, Published};
 use crate::registry::{self, NO_POOL};
 use crate::reset::Reset;
@@ -450,7 +450,7 @@ impl<T: Reset> Pool<T> {
         if bytes > self.limits.max_object_bytes {
             return self.discard_too_large(kept);
         }
-        kept.set_bytes(bytes.min(MAX_COUNTED_BYTES));
+        kept.set_bytes(bytes);
         #[cfg(pool_chaos)]
         if crate::chaos::discard_return() {
             self.core().counters.over_limit.bump();

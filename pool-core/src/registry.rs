@@ -22,24 +22,32 @@
 use crate::sync::{Arc, thread_local_const};
 use crate::thread_cache::{CacheLink, Mine, ThreadCache};
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 
 /// Memo entries; a power of two. Enough that the size classes of a buffer pool and a few
 /// other pools rarely collide.
 const MEMO_SLOTS: usize = 16;
 
-#[derive(Clone, Copy)]
-struct MemoEntry {
-    id: u64,
-    cache: *const (),
+/// The memo: pool ids and this thread's caches of them, in two parallel arrays rather than
+/// one array of pairs, so an entry is found by the id's low bits scaled by 8, which x86
+/// addressing does for free (a pair of 16 bytes cost a shift per lookup). An empty entry
+/// has id 0, which matches no pool (ids start at 1, and a pool without a core yet looks up
+/// [`NO_POOL`]), and a dangling cache pointer: never null, so a hit needs no null check,
+/// and never read unless its id matched.
+struct Memo {
+    ids: [Cell<u64>; MEMO_SLOTS],
+    caches: [Cell<NonNull<()>>; MEMO_SLOTS],
 }
 
-impl MemoEntry {
-    /// Matches no pool: ids start at 1, and a pool without a core yet looks up
-    /// [`NO_POOL`].
-    const EMPTY: MemoEntry = MemoEntry {
-        id: 0,
-        cache: std::ptr::null(),
-    };
+impl Memo {
+    const EMPTY_ID: u64 = 0;
+
+    fn clear(&self) {
+        for slot in 0..MEMO_SLOTS {
+            self.ids[slot].set(Self::EMPTY_ID);
+            self.caches[slot].set(NonNull::dangling());
+        }
+    }
 }
 
 /// The id a pool looks up before it has one: matches no memo entry, empty or not.
@@ -47,7 +55,7 @@ pub(crate) const NO_POOL: u64 = u64::MAX;
 
 struct Registered {
     id: u64,
-    cache: *const (),
+    cache: NonNull<()>,
     link: Arc<CacheLink>,
 }
 
@@ -59,7 +67,7 @@ impl Drop for Registry {
     fn drop(&mut self) {
         // The memo first: after this, no lookup on this thread finds a cache it is about to
         // give up (a later thread-local destructor may still call into a pool).
-        let _ = MEMO.try_with(|memo| memo.iter().for_each(|entry| entry.set(MemoEntry::EMPTY)));
+        let _ = MEMO.try_with(Memo::clear);
         for registered in self.caches.get_mut().drain(..) {
             registered.link.exit();
         }
@@ -67,7 +75,10 @@ impl Drop for Registry {
 }
 
 thread_local_const! {
-    static MEMO: [Cell<MemoEntry>; MEMO_SLOTS] = [const { Cell::new(MemoEntry::EMPTY) }; MEMO_SLOTS];
+    static MEMO: Memo = Memo {
+        ids: [const { Cell::new(Memo::EMPTY_ID) }; MEMO_SLOTS],
+        caches: [const { Cell::new(NonNull::dangling()) }; MEMO_SLOTS],
+    };
 }
 
 thread_local_const! {
@@ -94,14 +105,18 @@ pub(crate) unsafe fn mine<'a, S, P>(id: u64) -> Option<Mine<'a, S, P>> {
     // SAFETY: the memo maps a pool id (never reused) to a cache this thread claimed and
     // registered, and clears itself before the thread gives its caches up; the caller
     // vouches for the cache's type and lifetime.
-    Some(unsafe { Mine::new(&*cache.cast::<ThreadCache<S, P>>()) })
+    Some(unsafe { Mine::new(cache.cast::<ThreadCache<S, P>>().as_ref()) })
 }
 
 /// This thread's cache of pool `id`, if the memo has it, untyped.
 #[inline(always)]
-fn lookup(id: u64) -> Option<*const ()> {
-    let entry = MEMO.try_with(|memo| memo[memo_slot(id)].get()).ok()?;
-    (entry.id == id).then_some(entry.cache)
+fn lookup(id: u64) -> Option<NonNull<()>> {
+    MEMO.try_with(|memo| {
+        let slot = memo_slot(id);
+        (memo.ids[slot].get() == id).then(|| memo.caches[slot].get())
+    })
+    .ok()
+    .flatten()
 }
 
 /// This thread's cache of pool `id`, from the registry when the memo misses (and then
@@ -114,10 +129,10 @@ fn lookup(id: u64) -> Option<*const ()> {
 pub(crate) unsafe fn find<'a, S, P>(id: u64) -> Option<Mine<'a, S, P>> {
     let cache = find_untyped(id)?;
     // SAFETY: as in `mine`.
-    Some(unsafe { Mine::new(&*cache.cast::<ThreadCache<S, P>>()) })
+    Some(unsafe { Mine::new(cache.cast::<ThreadCache<S, P>>().as_ref()) })
 }
 
-fn find_untyped(id: u64) -> Option<*const ()> {
+fn find_untyped(id: u64) -> Option<NonNull<()>> {
     if let Some(cache) = lookup(id) {
         return Some(cache);
     }
@@ -137,7 +152,7 @@ fn find_untyped(id: u64) -> Option<*const ()> {
 
 /// Records that this thread owns `cache` of pool `id`. False if the thread is tearing down
 /// (its registry is gone): the caller then releases the cache and uses the shared level.
-pub(crate) fn register(id: u64, cache: *const (), link: Arc<CacheLink>) -> bool {
+pub(crate) fn register(id: u64, cache: NonNull<()>, link: Arc<CacheLink>) -> bool {
     let registered = REGISTRY.try_with(|registry| {
         let Ok(mut caches) = registry.caches.try_borrow_mut() else {
             return false;
@@ -154,8 +169,12 @@ pub(crate) fn register(id: u64, cache: *const (), link: Arc<CacheLink>) -> bool 
     false
 }
 
-fn memoise(id: u64, cache: *const ()) {
-    let _ = MEMO.try_with(|memo| memo[memo_slot(id)].set(MemoEntry { id, cache }));
+fn memoise(id: u64, cache: NonNull<()>) {
+    let _ = MEMO.try_with(|memo| {
+        let slot = memo_slot(id);
+        memo.ids[slot].set(id);
+        memo.caches[slot].set(cache);
+    });
 }
 
 /// The memo entry for pool `id`: its low bits.

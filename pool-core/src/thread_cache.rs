@@ -35,6 +35,7 @@ use crate::sync::{
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 const CLEAR: u8 = 0;
 const STALE: u8 = 1;
@@ -356,7 +357,7 @@ impl<S, P> ThreadCaches<S, P> {
         prepare(&mut list);
         let claimed = list.claim(reuse, make)?;
         let cache: *const ThreadCache<S, P> = claimed.cache;
-        if registry::register(self.id, cache.cast(), claimed.link) {
+        if registry::register(self.id, NonNull::from(claimed.cache).cast(), claimed.link) {
             // SAFETY: this thread just claimed the cache and registered it as its own; the
             // cache lives as long as `self`.
             return Some(unsafe { Mine::new(&*cache) });
