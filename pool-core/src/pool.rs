@@ -384,7 +384,7 @@ impl<T: Reset> Pool<T> {
 
     // === the return path ===
 
-    /// Resets a guard's object and keeps it or drops it; returns whether it was kept.
+    /// Resets a guard's object and keeps it or drops it.
     ///
     /// Out of line on purpose. Inlined, this made a guard's drop glue too big for LLVM to
     /// inline into the caller, so the glue took the guard by address and reloaded the object's
@@ -393,13 +393,13 @@ impl<T: Reset> Pool<T> {
     /// pointer in a register. Scenario 1a (get / write / return of a 4 KiB `Vec`), same-binary
     /// pairs: 6.4-6.7 ns inlined, 5.6 out of line; scenario 1b 26-28 -> 23-24 ns.
     #[inline(never)]
-    pub(crate) fn recycle(&self, kept: Kept<T>) -> bool {
+    pub(crate) fn recycle(&self, kept: Kept<T>) {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
             self.discard_panicked(kept);
-            return false;
+            return;
         }
-        self.prepare_and_keep(kept, reset_and_measure)
+        self.prepare_and_keep(kept, reset_and_measure);
     }
 
     /// Keeps an object whose state is whole: handed in by `put` (`prepare` resets and
