@@ -220,23 +220,17 @@ impl<T> Magazines<T> {
         self.victims[1].pop().or_else(|| self.victims[0].pop())
     }
 
-    /// Keeps `kept` as the hot object, the previous hot one moving into `loaded`, if the
-    /// reservation covers it and the magazines have room; never allocates.
+    /// Keeps `kept` in the hot slot if the slot is empty and `hot_room` says the reservation
+    /// covers it: the return's fast path, a few instructions and no call, so the caller can
+    /// hand everything else to one out-of-line path. `Err` does not mean the cache cannot
+    /// take it: try [`push`](Magazines::push).
     #[inline(always)]
-    pub(crate) fn push(
-        &mut self,
-        kept: Kept<T>,
-        held: &Published,
-        limits: &Limits,
-    ) -> Result<(), Kept<T>> {
-        if self.hot.is_some() {
-            return self.push_behind_hot(kept, held, limits);
-        }
+    pub(crate) fn push_hot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
         // Below `hot_room`, which is at most `MAX_COUNTED_BYTES + 1`, the reported bytes
         // are what the object counts for.
         let bytes = kept.reported_bytes();
-        if bytes >= self.hot_room {
-            return self.push_to_hot_slot(kept, held);
+        if self.hot.is_some() || bytes >= self.hot_room {
+            return Err(kept);
         }
         debug_assert!(
             held.in_magazines().plus(kept.amount()).fits(self.reserved),
@@ -248,24 +242,29 @@ impl<T> Magazines<T> {
         Ok(())
     }
 
-    /// [`push`](Magazines::push) to an empty hot slot that `hot_room` says may be too
-    /// small: it lags behind pops, so it is brought up to date before the object is refused.
-    #[inline(never)]
+    /// Keeps `kept` as the hot object, the previous hot one moving into `loaded`, if the
+    /// reservation covers it and the magazines have room; never allocates.
+    pub(crate) fn push(
+        &mut self,
+        kept: Kept<T>,
+        held: &Published,
+        limits: &Limits,
+    ) -> Result<(), Kept<T>> {
+        if self.hot.is_some() {
+            return self.push_behind_hot(kept, held, limits);
+        }
+        self.push_to_hot_slot(kept, held)
+    }
+
+    /// [`push`](Magazines::push) to an empty hot slot, with `hot_room` brought up to date
+    /// first: it lags behind pops.
     fn push_to_hot_slot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
         self.refresh_hot_room(held);
-        let amount = kept.amount();
-        if !held.in_magazines().plus(amount).fits(self.reserved) {
-            return Err(kept);
-        }
-        self.hot = Some(kept);
-        held.set_hot(Some(amount.bytes));
-        Ok(())
+        self.push_hot(kept, held)
     }
 
     /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves into
-    /// `loaded` to make room. Out of line, so the return path around the common case (an
-    /// empty hot slot) stays small enough to inline into the caller's loop.
-    #[inline(never)]
+    /// `loaded` to make room.
     fn push_behind_hot(
         &mut self,
         kept: Kept<T>,

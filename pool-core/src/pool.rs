@@ -386,19 +386,30 @@ impl<T: Reset> Pool<T> {
 
     /// Resets a guard's object and keeps it or drops it.
     ///
-    /// Out of line on purpose. Inlined, this made a guard's drop glue too big for LLVM to
-    /// inline into the caller, so the glue took the guard by address and reloaded the object's
-    /// pointer from the caller's stack: a store-to-load round trip on the chain from one
-    /// return to the next get (the hot slot). Out of line, the glue inlines and passes the
-    /// pointer in a register. Scenario 1a (get / write / return of a 4 KiB `Vec`), same-binary
-    /// pairs: 6.4-6.7 ns inlined, 5.6 out of line; scenario 1b 26-28 -> 23-24 ns.
-    #[inline(never)]
+    /// The check for unwinding is inlined into the guard's drop: `thread::panicking` ends in
+    /// a call whose answer is needed (when any thread has panicked), and that call alone made
+    /// the out-of-line part below save and restore registers on every return.
+    #[inline(always)]
     pub(crate) fn recycle(&self, kept: Kept<T>) {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
             self.discard_panicked(kept);
             return;
         }
+        self.reset_and_keep(kept);
+    }
+
+    /// [`recycle`](Pool::recycle) when the thread is not unwinding.
+    ///
+    /// Out of line on purpose. Inlined, this made a guard's drop glue too big for LLVM to
+    /// inline into the caller, so the glue took the guard by address and reloaded the object's
+    /// pointer from the caller's stack: a store-to-load round trip on the chain from one
+    /// return to the next get (the hot slot). Out of line, the glue inlines and passes the
+    /// pointer in a register. Scenario 1a (get / write / return of a 4 KiB `Vec`), same-binary
+    /// pairs: 6.4-6.7 ns inlined, 5.6 out of line; scenario 1b 26-28 -> 23-24 ns. Every call
+    /// it makes is in tail position, so it saves no registers.
+    #[inline(never)]
+    fn reset_and_keep(&self, kept: Kept<T>) {
         self.prepare_and_keep(kept, reset_and_measure);
     }
 
@@ -461,11 +472,13 @@ impl<T: Reset> Pool<T> {
         }
         match self.keep_fast(kept) {
             Ok(()) => true,
-            Err(kept) => self.core().keep(kept),
+            Err(kept) => self.keep_slow(kept),
         }
     }
 
-    /// The fast path: the top of this thread's cache.
+    /// The fast path: this thread's empty hot slot, if the reservation covers the object.
+    /// It calls nothing, so every other case is one call in tail position
+    /// ([`keep_slow`](Pool::keep_slow)), and the guard's return saves no registers.
     #[inline(always)]
     fn keep_fast(&self, kept: Kept<T>) -> Result<(), Kept<T>> {
         let Some(mine) = self.my_cache() else {
@@ -475,9 +488,29 @@ impl<T: Reset> Pool<T> {
             return Err(kept);
         };
         let (state, published) = owner.parts();
-        state.push(kept, published, &self.limits)?;
+        state.push_hot(kept, published)?;
         published.returned.bump();
         Ok(())
+    }
+
+    /// Every return the fast path did not finish: behind the hot object, after the hot
+    /// slot's room is brought up to date, or through the pool's slow path.
+    #[inline(never)]
+    fn keep_slow(&self, kept: Kept<T>) -> bool {
+        let kept = match self.my_cache().and_then(|mine| mine.enter()) {
+            Some(mut owner) => {
+                let (state, published) = owner.parts();
+                match state.push(kept, published, &self.limits) {
+                    Ok(()) => {
+                        published.returned.bump();
+                        return true;
+                    }
+                    Err(kept) => kept,
+                }
+            }
+            None => kept,
+        };
+        self.core().keep(kept)
     }
 
     pub(crate) fn count_detached(&self) {
