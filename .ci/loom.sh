@@ -11,8 +11,10 @@
 #                              keeps it from invalidating the normal build cache
 #   --nocapture                prints each model's iteration count and time
 #
-# Only the loom test target is built and run: doctests and other tests cannot run under
-# `--cfg loom` (loom's types panic outside a model).
+# Two targets are built and run: the loom test target (models of the pool through its API)
+# and, filtered to `loom_model`, pool-core's unit tests (models of internal protocols on
+# their real types, such as sweeping.rs's wait for sweeps in flight). Doctests and the other
+# tests cannot run under `--cfg loom` (loom's types panic outside a model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +23,8 @@ RUSTFLAGS="--cfg loom -C debug-assertions=on" \
 LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" \
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}" \
     cargo test --release --test loom -- --nocapture "$@"
+RUSTFLAGS="--cfg loom -C debug-assertions=on" \
+LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" \
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}" \
+    cargo test --release -p pool-core --lib loom_model -- --nocapture "$@"
 echo "loom: all models passed in $((SECONDS - start)) s (build included)"

@@ -27,7 +27,7 @@ impl Quota {
 
     /// Reserves up to `want`; returns what it got. An unlimited quota gives everything
     /// without counting (counting against `usize::MAX` would overflow).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn reserve_up_to(&self, want: usize) -> usize {
         self.reserve(want, false)
     }
@@ -95,7 +95,7 @@ impl Budget {
     }
 
     /// Reserves up to `want` in each dimension independently.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn reserve_up_to(&self, want: Amount) -> Amount {
         Amount {
             objects: self.objects.reserve_up_to(want.objects),

@@ -32,7 +32,7 @@ impl<T> Kept<T> {
         Self(Box::new(KeptValue { value, bytes: 0 }))
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn with_bytes(value: T, bytes: usize) -> Self {
         Self(Box::new(KeptValue { value, bytes }))
     }

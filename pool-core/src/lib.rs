@@ -151,8 +151,9 @@
 //! guard exactly once, `barrier.rs` and `buffer/trim.rs` make one system call each, and
 //! `buffer/guard.rs` implements `bytes::BufMut` by delegation. Every block carries a
 //! `// SAFETY:` argument. Every concurrency primitive comes through `sync.rs`, so the loom
-//! models (`tests/loom/`) check the pool's own code, the reclaim handshake included;
-//! miri runs the unit tests, the integration tests and the doctests.
+//! models (`tests/loom/`, and the wait for sweeps in flight in `sweeping.rs`'s own) check the
+//! pool's own code, the reclaim handshake included; miri runs the unit tests, the
+//! integration tests and the doctests.
 //!
 //! # Panics
 //!

@@ -143,3 +143,104 @@ mod tests {
         });
     }
 }
+
+/// Loom models of the protocol, on the real type: a pool's `Drop` closes the pool under the
+/// lock sweeps start under, then waits for the sweeps in flight. Each sweep "drops its
+/// garbage" by writing a loom cell; the `Drop`'s side reads it after the wait, so loom reports
+/// a race if the wait can end while a sweep that started is still dropping. Run by
+/// `.ci/loom.sh` (`cargo test --lib loom_model` under `--cfg loom`).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use crate::sync::{Mutex, lock};
+    use loom::cell::UnsafeCell;
+    use std::sync::Arc;
+
+    /// What the models share: the lock a sweep starts under and the pool's `Drop` closes,
+    /// the count, and the garbage a sweep drops (a loom cell).
+    struct Shared {
+        closed: Mutex<bool>,
+        sweeping: Sweeping,
+        garbage: UnsafeCell<usize>,
+    }
+
+    // SAFETY: the cell is loom's: every access is checked by loom, which is what the models
+    // are for; the other fields are `Sync` themselves.
+    unsafe impl Sync for Shared {}
+
+    impl Shared {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                closed: Mutex::new(false),
+                sweeping: Sweeping::new(),
+                garbage: UnsafeCell::new(0),
+            })
+        }
+
+        /// A sweep: starts unless the pool is closed, drops its garbage, ends.
+        fn sweep(&self) {
+            let in_flight = {
+                let closed = lock(&self.closed);
+                if *closed {
+                    return;
+                }
+                self.sweeping.start()
+            };
+            self.garbage.with_mut(|garbage| {
+                // SAFETY: loom checks this write against every other access to the cell.
+                unsafe { *garbage += 1 };
+            });
+            drop(in_flight);
+        }
+
+        /// The pool's `Drop`: closes, waits for the other sweeps, then may free what they
+        /// were dropping (here: reads the cell).
+        fn close(&self) -> usize {
+            *lock(&self.closed) = true;
+            self.sweeping.wait_for_others();
+            self.garbage.with(|garbage| {
+                // SAFETY: loom checks this read against every write above.
+                unsafe { *garbage }
+            })
+        }
+    }
+
+    /// A sweep on another thread races the pool's drop: the drop never returns while that
+    /// sweep drops its garbage, and a sweep that finds the pool closed never starts.
+    #[test]
+    fn the_drop_waits_for_a_sweep_in_flight() {
+        loom::model(|| {
+            let shared = Shared::new();
+            let sweeper = {
+                let shared = Arc::clone(&shared);
+                loom::thread::spawn(move || shared.sweep())
+            };
+            let dropped = shared.close();
+            sweeper.join().unwrap();
+            assert!(dropped <= 1);
+            assert_eq!(shared.sweeping.count.load(Ordering::Relaxed), 0);
+        });
+    }
+
+    /// The pool is dropped inside its own sweep (an aged-out object held the last handle to
+    /// it) while another thread's sweep is in flight: the drop waits for the other sweep only,
+    /// so it neither waits for itself (loom would report the endless spin) nor ends early.
+    #[test]
+    fn a_drop_inside_a_sweep_waits_for_the_other_sweep_only() {
+        loom::model(|| {
+            let shared = Shared::new();
+            let sweeper = {
+                let shared = Arc::clone(&shared);
+                loom::thread::spawn(move || shared.sweep())
+            };
+            let own = {
+                let _closed = lock(&shared.closed);
+                shared.sweeping.start()
+            };
+            shared.close();
+            drop(own);
+            sweeper.join().unwrap();
+            assert_eq!(shared.sweeping.count.load(Ordering::Relaxed), 0);
+        });
+    }
+}

@@ -103,7 +103,7 @@ impl<'a, S, P> Mine<'a, S, P> {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn cache(&self) -> &'a ThreadCache<S, P> {
         self.cache
     }
