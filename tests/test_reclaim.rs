@@ -116,6 +116,44 @@ fn one_threads_reservation_never_takes_the_whole_object_budget() {
     assert_eq!(pool.stats().idle, 8, "and the limit still holds");
 }
 
+/// Reports whatever it is told to, however absurd.
+#[derive(Default)]
+struct Reports(usize);
+
+impl Reset for Reports {
+    fn reset(&mut self) {}
+    fn retained_bytes(&self) -> usize {
+        self.0
+    }
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn an_object_reporting_more_than_the_clamp_is_kept_within_its_threads_reservation() {
+    // An object counts for at most 1 TiB whatever it reports, so with nothing idle it fits
+    // the reservation its thread already holds; it must not be refused as over the limit,
+    // nor leave its thread's cache for the shared depot.
+    for report in [1usize << 40, (1 << 40) + 1, usize::MAX] {
+        let pool: Pool<Reports> = Pool::builder().max_idle(1).thread_cache(1).build();
+        drop(pool.get()); // kept here: this thread reserves one object
+        let mut object = pool.get(); // taken back out; the reservation stays
+        object.0 = report;
+        drop(object);
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.idle, stats.discarded.over_limit),
+            (1, 0),
+            "reporting {report} bytes: {stats}"
+        );
+        assert_eq!(stats.idle_bytes, 1 << 40, "counted for the clamp");
+        // Still this thread's: another thread finds nothing idle.
+        thread::scope(|s| {
+            s.spawn(|| drop(pool.get()));
+        });
+        assert_eq!(pool.stats().created, 2, "reporting {report} bytes");
+    }
+}
+
 #[test]
 fn an_absurd_thread_cache_is_clamped_at_build() {
     for objects in [usize::MAX, 1 << 60] {

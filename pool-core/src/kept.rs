@@ -58,8 +58,10 @@ impl<T> Kept<T> {
         self.0.bytes = bytes;
     }
 
-    /// The bytes as reported, unclamped: for a comparison against a bound no larger than
-    /// [`MAX_COUNTED_BYTES`] + 1, where it decides as [`amount`](Kept::amount) would.
+    /// The bytes as reported, unclamped: compared with a bound no larger than
+    /// [`MAX_COUNTED_BYTES`] + 1, "below" decides as [`amount`](Kept::amount) would, and
+    /// "not below" may not (an object reporting more than the clamp): a caller that refuses on
+    /// it must let [`amount`](Kept::amount) decide next.
     #[inline(always)]
     pub(crate) fn reported_bytes(&self) -> usize {
         self.0.bytes

@@ -226,12 +226,21 @@ impl<T> Magazines<T> {
     /// take it: try [`push`](Magazines::push).
     #[inline(always)]
     pub(crate) fn push_hot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
-        // Below `hot_room`, which is at most `MAX_COUNTED_BYTES + 1`, the reported bytes
-        // are what the object counts for.
+        // The bytes as reported: below `hot_room`, which is at most `MAX_COUNTED_BYTES + 1`,
+        // they are what the object counts for. An object reporting more counts for
+        // `MAX_COUNTED_BYTES` and is decided by `push_to_hot_slot`, on its clamped amount.
         let bytes = kept.reported_bytes();
         if self.hot.is_some() || bytes >= self.hot_room {
             return Err(kept);
         }
+        self.put_hot(kept, bytes, held);
+        Ok(())
+    }
+
+    /// Keeps `kept`, which counts for `bytes` and fits `hot_room`, in the empty hot slot.
+    #[inline(always)]
+    fn put_hot(&mut self, kept: Kept<T>, bytes: usize, held: &Published) {
+        debug_assert!(self.hot.is_none() && bytes < self.hot_room);
         debug_assert!(
             held.in_magazines().plus(kept.amount()).fits(self.reserved),
             "the reservation covers an object that fits the hot slot's room"
@@ -239,7 +248,6 @@ impl<T> Magazines<T> {
         self.hot = Some(kept);
         // No overflow: `bytes` is less than `hot_room`.
         held.set_hot_code(bytes + 1);
-        Ok(())
     }
 
     /// Keeps `kept` as the hot object, the previous hot one moving into `loaded`, if the
@@ -257,10 +265,15 @@ impl<T> Magazines<T> {
     }
 
     /// [`push`](Magazines::push) to an empty hot slot, with `hot_room` brought up to date
-    /// first: it lags behind pops.
+    /// first (it lags behind pops), on what the object counts for.
     fn push_to_hot_slot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
         self.refresh_hot_room(held);
-        self.push_hot(kept, held)
+        let bytes = kept.amount().bytes;
+        if bytes >= self.hot_room {
+            return Err(kept);
+        }
+        self.put_hot(kept, bytes, held);
+        Ok(())
     }
 
     /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves into
