@@ -239,3 +239,94 @@ fn a_panicking_reset_in_put_while_the_thread_unwinds_is_contained() {
     drop(pool.get());
     assert_eq!(pool.stats().idle, 1, "the pool goes on");
 }
+
+/// Both its `reset` and its `Drop` panic while `armed`.
+#[derive(Default)]
+struct DoublyBad {
+    armed: bool,
+}
+
+impl Reset for DoublyBad {
+    fn reset(&mut self) {
+        assert!(!self.armed, "reset fails");
+    }
+}
+
+impl Drop for DoublyBad {
+    fn drop(&mut self) {
+        assert!(!self.armed, "drop fails too");
+    }
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_reset_that_panics_then_a_drop_that_panics_are_contained() {
+    // The object is dropped while the reset's panic unwinds; an escaping panic from its
+    // `Drop` there would abort the whole test process.
+    let pool: Pool<DoublyBad> = Pool::new();
+    let mut guard = pool.get();
+    guard.armed = true;
+    assert!(panic::catch_unwind(AssertUnwindSafe(move || drop(guard))).is_err());
+    let result = panic::catch_unwind(AssertUnwindSafe(|| pool.put(DoublyBad { armed: true })));
+    assert!(result.is_err(), "put's caller sees the reset's panic");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.discarded.panicked, stats.idle, stats.in_use()),
+        (2, 0, 0),
+        "both objects dropped and counted: {stats}"
+    );
+    drop(pool.get());
+    assert_eq!(pool.stats().idle, 1, "the pool goes on");
+}
+
+/// Reports `bytes` and panics in `Drop` while `armed` (even while the thread unwinds).
+struct HeavyBomb {
+    bytes: usize,
+    armed: bool,
+}
+
+impl Reset for HeavyBomb {
+    fn reset(&mut self) {}
+    fn retained_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for HeavyBomb {
+    fn drop(&mut self) {
+        assert!(!self.armed, "drop fails");
+    }
+}
+
+struct PutsHeavy<'a>(&'a Pool<HeavyBomb>);
+
+impl Drop for PutsHeavy<'_> {
+    fn drop(&mut self) {
+        self.0.put(HeavyBomb {
+            bytes: 100,
+            armed: true,
+        });
+    }
+}
+
+#[test]
+fn a_too_large_put_while_unwinding_whose_drop_panics_is_contained() {
+    let pool: Pool<HeavyBomb> = Pool::builder()
+        .max_object_bytes(10)
+        .init(|| HeavyBomb {
+            bytes: 0,
+            armed: false,
+        })
+        .build();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _puts_heavy = PutsHeavy(&pool);
+        panic!("the first panic");
+    }));
+    assert!(result.is_err(), "the first panic continues");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.adopted, stats.discarded.too_large, stats.idle),
+        (1, 1, 0),
+        "{stats}"
+    );
+}

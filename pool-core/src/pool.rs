@@ -4,7 +4,7 @@
 use crate::builder::PoolBuilder;
 use crate::core::{Core, MyCache};
 use crate::guard::{Pooled, PooledOwned};
-use crate::kept::Kept;
+use crate::kept::{Kept, drop_each};
 use crate::limits::Limits;
 use crate::magazines::{Magazines, Published};
 use crate::registry::{self, NO_POOL};
@@ -427,13 +427,21 @@ impl<T: Reset> Pool<T> {
     /// Runs `prepare` (a reset and a measure, or a measure alone) on the object and keeps it
     /// with the bytes `prepare` returns.
     #[inline(always)]
-    fn prepare_and_keep(&self, mut kept: Kept<T>, prepare: impl FnOnce(&mut T) -> usize) -> bool {
-        // If `prepare` (user code) panics, unwinding drops the object here, unpooled, and
-        // this counts it; the panic continues to the caller. A drop guard rather than
-        // `catch_unwind`, which kept this path from inlining.
-        let count_panic = CountOnUnwind(self);
-        let bytes = prepare(kept.value_mut());
-        std::mem::forget(count_panic);
+    fn prepare_and_keep(&self, kept: Kept<T>, prepare: impl FnOnce(&mut T) -> usize) -> bool {
+        // If `prepare` (user code) panics, the guard discards the object as it unwinds,
+        // counted, with a panic of its `Drop` contained; the first panic continues to the
+        // caller. A drop guard rather than `catch_unwind`, which kept this path from inlining.
+        let mut pending = DiscardOnUnwind {
+            pool: self,
+            kept: Some(kept),
+        };
+        let bytes = match pending.kept.as_mut() {
+            Some(kept) => prepare(kept.value_mut()),
+            None => unreachable!("the object is taken out only below"),
+        };
+        let Some(kept) = pending.kept.take() else {
+            unreachable!("the object is taken out only here")
+        };
         self.keep_measured(kept, bytes)
     }
 
@@ -520,7 +528,9 @@ impl<T: Reset> Pool<T> {
     #[cold]
     fn discard_too_large(&self, kept: Kept<T>) -> bool {
         self.core().counters.too_large.bump();
-        drop(kept);
+        // A panicking `Drop` continues from here, unless the thread is unwinding already
+        // (`put` from a `Drop` during a panic), where it would abort the process.
+        drop_each(std::iter::once(kept));
         false
     }
 
@@ -551,13 +561,19 @@ fn reset_and_measure<T: Reset>(value: &mut T) -> usize {
     value.retained_bytes()
 }
 
-/// Counts an object as discarded for a panic if dropped, which happens only while its reset
-/// unwinds (`recycle` forgets it otherwise).
-struct CountOnUnwind<'a, T: Reset>(&'a Pool<T>);
+/// Holds an object while user code prepares it; if that code panics, discards the object
+/// as panicked while the panic unwinds (`prepare_and_keep` takes it out otherwise).
+struct DiscardOnUnwind<'a, T: Reset> {
+    pool: &'a Pool<T>,
+    kept: Option<Kept<T>>,
+}
 
-impl<T: Reset> Drop for CountOnUnwind<'_, T> {
+impl<T: Reset> Drop for DiscardOnUnwind<'_, T> {
     fn drop(&mut self) {
-        self.0.core().counters.panicked.bump();
+        if let Some(kept) = self.kept.take() {
+            // Dropped while unwinding: the object's own `Drop` must not panic out of here.
+            self.pool.discard_panicked(kept);
+        }
     }
 }
 
