@@ -133,7 +133,9 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     /// cache ages, or is collected after its thread exits. A thread keeps its reservation
     /// while it uses the objects it took back out, so a cap you set with
     /// [`thread_cache`](PoolBuilder::thread_cache) near this limit can refuse other threads'
-    /// returns until the next sweep; the default cap (an eighth of this) cannot.
+    /// returns until the next sweep. The default cap (an eighth of this) keeps one thread from
+    /// doing that; eight threads that each hold their share out together can, until they
+    /// return objects or a sweep shrinks their reservations to what their caches hold.
     ///
     /// # Examples
     ///

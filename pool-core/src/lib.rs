@@ -91,8 +91,11 @@
 //! - [`max_idle`](PoolBuilder::max_idle) / [`max_idle_bytes`](PoolBuilder::max_idle_bytes)
 //!   (default: none): a hard ceiling on what the pool keeps idle, thread caches included. A
 //!   return over it is dropped (`over_limit`). Unless you set the per-thread caps yourself,
-//!   one thread may reserve at most an eighth of each, so a thread that holds on to what it
-//!   took back out never makes the pool refuse other threads' returns.
+//!   one thread may reserve at most an eighth of each, so one thread that holds on to what
+//!   it took back out cannot make the pool refuse other threads' returns. Eight or more
+//!   threads doing that at once can, until they return their objects or a sweep shrinks
+//!   each reservation to what its cache holds: size the limit for the threads that use the
+//!   pool.
 //! - [`max_object_bytes`](PoolBuilder::max_object_bytes) (default: none): objects that grew
 //!   past this are dropped on return (`too_large`). Set it for anything that can grow, or
 //!   use `#[reset(max_capacity = n)]` on the field that grows.
