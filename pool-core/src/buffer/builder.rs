@@ -80,8 +80,9 @@ impl BufferPoolBuilder {
     }
 
     /// Classes from `min` (rounded up to a power of two) to `max` (default 4 KiB to 4 MiB),
-    /// spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling). Requests
-    /// above `max` get a fresh buffer that is never kept.
+    /// spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling). If no power
+    /// of two lies between them, the one class is `min` itself. Requests above `max` get a
+    /// fresh buffer that is never kept.
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics if `min` is 0, `min >
     /// max`, or `max` is above 2^40 bytes.
@@ -103,7 +104,8 @@ impl BufferPoolBuilder {
     /// Classes per doubling of capacity (default 1: powers of two). A buffer has up to
     /// 2x the capacity it was asked for with powers of two, about 1.19x with 4 steps; finer
     /// classes waste less memory per buffer but share buffers among fewer requests.
-    /// Capacities between powers of two are rounded up to whole 4 KiB pages.
+    /// Capacities between powers of two are rounded up to whole 4 KiB pages from 4 KiB up,
+    /// and to whole bytes below (a page would round them past the next power of two).
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics unless `steps` is 1 to
     /// 16.

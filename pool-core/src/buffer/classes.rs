@@ -131,9 +131,11 @@ pub(crate) fn check_bounds(min: usize, max: usize) {
     );
 }
 
-/// Capacities from `min` (rounded up to a power of two) to `max`, `steps` per doubling;
-/// those between powers of two rounded up to whole pages. Bounds as [`check_bounds`]
-/// accepts them.
+/// Capacities from `min` (rounded up to a power of two) to `max`, `steps` per doubling,
+/// ascending and distinct; those between powers of two from 4 KiB up rounded up to whole
+/// pages, those below a page to whole bytes (a page would round them past the next power).
+/// If no power of two lies between `min` and `max`, the one class is `min`. Bounds as
+/// [`check_bounds`] accepts them.
 pub(crate) fn geometric_sizes(min: usize, max: usize, steps: u32) -> Vec<usize> {
     let mut sizes = Vec::new();
     let mut power = min.next_power_of_two();
@@ -145,17 +147,21 @@ pub(crate) fn geometric_sizes(min: usize, max: usize, steps: u32) -> Vec<usize> 
                 clippy::cast_sign_loss,
                 reason = "a positive size below 2^41: exact in an f64, and fits a usize"
             )]
-            let size = if step == 0 {
-                power
-            } else {
-                (exact.ceil() as usize).next_multiple_of(PAGE)
+            let size = match exact.ceil() as usize {
+                _ if step == 0 => power,
+                size if power >= PAGE => size.next_multiple_of(PAGE),
+                size => size,
             };
-            if size <= max && sizes.last() != Some(&size) {
+            if size <= max {
                 sizes.push(size);
             }
         }
         power *= 2;
     }
+    // Each step lies within its doubling, but rounding can meet the next power: keep the
+    // list ascending and distinct whatever the rounding did, as the class index requires.
+    sizes.sort_unstable();
+    sizes.dedup();
     if sizes.is_empty() {
         sizes.push(min);
     }
@@ -167,10 +173,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn steps_below_a_page_stay_ascending_and_distinct() {
+        // Rounding the steps below 4 KiB up to a page once made [512, 4096, 1024, 4096, ...].
+        assert_eq!(
+            geometric_sizes(512, 64 * 1024, 2),
+            [
+                512, 725, 1024, 1449, 2048, 2897, 4096, 8192, 12288, 16384, 24576, 32768, 49152,
+                65536
+            ]
+        );
+        for (min, max, steps) in [(1, 1 << 20, 16), (1, 8192, 3), (100, 10_000, 7), (3, 5, 2)] {
+            let sizes = geometric_sizes(min, max, steps);
+            assert!(
+                sizes.windows(2).all(|pair| pair[0] < pair[1]),
+                "ascending and distinct for ({min}, {max}, {steps}): {sizes:?}"
+            );
+            assert!(sizes.iter().all(|&size| size <= max));
+        }
+    }
+
+    #[test]
     fn class_index_agrees_with_a_search() {
         for sizes in [
             geometric_sizes(4096, 4 << 20, 1),
             geometric_sizes(8192, 1 << 20, 4),
+            geometric_sizes(512, 64 * 1024, 2),
+            geometric_sizes(1, 1 << 16, 16),
             vec![1, 2, 4],
             vec![3000],
         ] {

@@ -2,8 +2,9 @@
 //!
 //! A single pool of `Vec<u8>` keeps whatever it is handed, so one huge request pins a huge
 //! buffer for every later small one (golang/go#23199). Here buffers are kept by class,
-//! keyed by capacity: a get takes a buffer of the smallest class that fits (or of a class
-//! up to two doublings bigger, if one is idle), and a return goes to the class of the
+//! keyed by capacity: a get takes a buffer of the smallest class that fits (or an idle one
+//! of a bigger class, by default any: see
+//! [`borrow_classes`](BufferPoolBuilder::borrow_classes)), and a return goes to the class of the
 //! buffer's capacity *now*, so a buffer that grew while in use moves up a class instead of
 //! being wasted. Buffers larger than the top class are never kept.
 //!
