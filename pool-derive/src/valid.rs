@@ -136,6 +136,12 @@ impl Field<'_> {
         .collect();
         keys.sort_by_key(|key| key.order);
 
+        if let syn::Type::Reference(_) = &self.original.ty
+            && keys.iter().all(|key| key.role == Role::Around)
+        {
+            errors.push(reference_field(self));
+        }
+
         for (i, later) in keys.iter().enumerate() {
             let Some(earlier) = keys[..i].iter().find(|k| conflict(k, later).is_some()) else {
                 continue;
@@ -150,6 +156,25 @@ impl Field<'_> {
             ));
         }
     }
+}
+
+/// A field whose type is a reference, with nothing to say how to reset it. Without this,
+/// rustc reports the missing `Reset` impl for `&mut T` with a suggestion to borrow the
+/// field once more, instead of the trait's own explanation.
+fn reference_field(field: &Field<'_>) -> Error {
+    let name = match &field.member {
+        syn::Member::Named(ident) => ident.to_string(),
+        syn::Member::Unnamed(index) => index.index.to_string(),
+    };
+    Error::new_spanned(
+        &field.original.ty,
+        format!(
+            "field `{name}` is a reference, and a pooled value outlives each use, so the next \
+             user would get this one's borrow: own the data instead (a `Vec`, a `String`), give \
+             it a value to reset to with `#[reset(value = ...)]` (a `&'static str`, say), or \
+             mark it `#[reset(skip)]` if it is not per-use state (a `&'static` table)"
+        ),
+    )
 }
 
 fn conflict(a: &Present, b: &Present) -> Option<String> {
