@@ -177,6 +177,25 @@ fn a_threads_cache_is_bounded_in_bytes_across_classes() {
 }
 
 #[test]
+fn the_thread_cache_limit_reported_is_one_a_thread_can_reach() {
+    let pool = BufferPool::builder()
+        .thread_cache_bytes(8 << 20)
+        .max_idle_bytes(1 << 20)
+        .build();
+    assert_eq!(
+        pool.stats().thread_cache_limit,
+        1 << 20,
+        "capped at max_idle_bytes"
+    );
+    let pool = BufferPool::builder().thread_cache_bytes(8 << 20).build();
+    assert_eq!(
+        pool.stats().thread_cache_limit,
+        8 << 20,
+        "no total limit: as set"
+    );
+}
+
+#[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn per_thread_caches_and_the_depot_share_one_byte_budget() {
     let pool = BufferPool::builder()

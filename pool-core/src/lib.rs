@@ -106,8 +106,8 @@
 //! Recipes for the four stories in the README:
 //!
 //! - **A proxy's buffers, 10 KB to 3 MB** (mean about 100 KB): [`BufferPool::new()`]. Each
-//!   thread keeps up to 256 KiB of the buffers it released last, across classes, and gets
-//!   back the one it used last (warm in its CPU's cache); bigger and older ones go to the
+//!   thread keeps up to 256 KiB (and 32 buffers) of those it released last, across classes,
+//!   and gets back the one it used last (warm in its CPU's cache); bigger and older ones go to the
 //!   shared class depots, where a miss takes the smallest that fits. Add
 //!   `.age_every(Duration::from_secs(10))` so memory falls back when traffic does, and
 //!   `.max_idle_bytes(..)` if the pool must never keep more than a fixed amount. Measured by
@@ -119,9 +119,12 @@
 //! - **A buffer that grew keeps its capacity**: a `Pool<Vec<u8>>` with
 //!   `.max_object_bytes(1 << 20)`, or a derived `Reset` with `#[reset(max_capacity = n)]` on
 //!   the buffer field; [`Stats::discarded`] shows what was refused.
-//! - **A preallocated free list of fixed-size blocks**: `Pool::builder().init(|| vec![0;
-//!   4096]).build()` and [`prefill`](Pool::prefill); [`BufferPool::calibrate`] measures which
-//!   sizes requests need before you choose.
+//! - **A preallocated free list of fixed-size blocks**: `Pool::<Box<[u8; 4096]>>::builder()
+//!   .init(|| Box::new([0; 4096])).build()` and [`prefill`](Pool::prefill). A block keeps its
+//!   length, and each return zeroes it (an array resets every element). A `Vec<u8>` block
+//!   would come back cleared instead: length 0, capacity kept. To choose sizes from
+//!   measurement, [`BufferPool::recommend`] reports which sizes requests need, and
+//!   [`BufferPool::calibrate`] applies the same answer to the pool.
 //! - **Objects with state** (a request struct with maps, locks, channels): derive [`Reset`];
 //!   a field it cannot reset is a compile error that names the field. Connections and other
 //!   resources with identity do not belong in a pool: they have no `Reset`.

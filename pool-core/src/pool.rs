@@ -247,14 +247,16 @@ impl<T: Reset> Pool<T> {
 
     /// Makes up to `count` objects now and keeps them idle, so the first gets do not pay
     /// for `init`: the preallocated free list of fixed-size blocks. Returns how many the
-    /// pool kept: it stops at the first one its limits refuse.
+    /// pool kept: it stops at the first one its limits refuse (that one is made, then dropped
+    /// and counted as over the limit, so prefilling a full pool costs one object).
     ///
     /// Each object is kept as `init` made it (it needs no reset: nobody used it), so a get
     /// that finds it sees what a get that made a new one would. Objects are made and kept
     /// one at a time, so a small `max_idle` bounds the memory this takes, and a panicking
-    /// `init` or `retained_bytes` leaves the ones before it kept and every count balanced. They go to this thread's cache first and the shared depot
-    /// after, where any thread finds them. Like every idle object, they age: call this
-    /// again after a quiet spell, or build the pool without `age_every` if they must stay.
+    /// `init` or `retained_bytes` leaves the ones before it kept and every count balanced.
+    /// They go to this thread's cache first and the shared depot after, where any thread
+    /// finds them. Like every idle object, they age: call this again after a quiet spell, or
+    /// build the pool without `age_every` if they must stay.
     ///
     /// # Examples
     ///

@@ -97,7 +97,8 @@ pub struct Stats {
     /// Objects kept for reuse: reset on a guard's drop or by [`put`](crate::Pool::put), or
     /// made by [`prefill`](crate::Pool::prefill).
     pub returned: u64,
-    /// Objects handed in with [`put`](crate::Pool::put) that the pool did not create.
+    /// Objects handed in with [`put`](crate::Pool::put): made elsewhere, or taken out with
+    /// `into_inner` and put back.
     pub adopted: u64,
     /// Objects taken out for good with `into_inner`.
     pub detached: u64,

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// |---|---|
 /// | [`classes`](BufferPoolBuilder::classes) | 4 KiB to 4 MiB |
 /// | [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling) | 1 (powers of two) |
-/// | [`thread_cache_bytes`](BufferPoolBuilder::thread_cache_bytes) | [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES) per thread, or an eighth of `max_idle_bytes` if that is smaller |
+/// | [`thread_cache_bytes`](BufferPoolBuilder::thread_cache_bytes) | [`DEFAULT_THREAD_CACHE_BYTES`](BufferPoolBuilder::DEFAULT_THREAD_CACHE_BYTES) per thread, or an eighth of `max_idle_bytes` if that is smaller; at most 32 buffers per thread whatever the bytes |
 /// | [`max_idle_bytes`](BufferPoolBuilder::max_idle_bytes) | no limit |
 /// | [`borrow_classes`](BufferPoolBuilder::borrow_classes) | any bigger class |
 /// | [`age_every`](BufferPoolBuilder::age_every) | never: call [`BufferPool::sweep`] yourself |
@@ -79,10 +79,12 @@ impl BufferPoolBuilder {
         }
     }
 
-    /// Classes from `min` (rounded up to a power of two) to `max` (default 4 KiB to 4 MiB),
-    /// spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling). If no power
-    /// of two lies between them, the one class is `min` itself. Requests above `max` get a
-    /// fresh buffer that is never kept.
+    /// Classes from `min` (rounded up to a power of two) up to `max` (default 4 KiB to 4 MiB),
+    /// spaced by [`steps_per_doubling`](BufferPoolBuilder::steps_per_doubling). The top
+    /// class is the largest class size not above `max`: with powers of two, the largest
+    /// power of two up to `max`, so `classes(10_000, 3_000_000)` tops out at 2 MiB. If no
+    /// power of two lies between them, the one class is `min` itself. Requests above the
+    /// top class (which may be below `max`) get a fresh buffer that is never kept.
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics if `min` is 0, `min >
     /// max`, or `max` is above 2^40 bytes.
@@ -101,11 +103,14 @@ impl BufferPoolBuilder {
         self
     }
 
-    /// Classes per doubling of capacity (default 1: powers of two). A buffer has up to
-    /// 2x the capacity it was asked for with powers of two, about 1.19x with 4 steps; finer
-    /// classes waste less memory per buffer but share buffers among fewer requests.
-    /// Capacities between powers of two are rounded up to whole 4 KiB pages from 4 KiB up,
-    /// and to whole bytes below (a page would round them past the next power of two).
+    /// Classes per doubling of capacity (default 1: powers of two). A new buffer has up to
+    /// 2x the capacity it was asked for with powers of two, about 1.19x with 4 steps for
+    /// classes well above a page; finer classes waste less memory per buffer but share
+    /// buffers among fewer requests. Capacities between powers of two are rounded up to
+    /// whole 4 KiB pages from 4 KiB up (so the doubling from 4 to 8 KiB has no steps with
+    /// 4 per doubling), and to whole bytes below. A reused buffer may be bigger still:
+    /// requests borrow idle buffers of bigger classes (see
+    /// [`borrow_classes`](BufferPoolBuilder::borrow_classes)).
     ///
     /// Checked by [`build`](BufferPoolBuilder::build), which panics unless `steps` is 1 to
     /// 16.
@@ -151,7 +156,9 @@ impl BufferPoolBuilder {
     /// smaller, so that one thread's reservation never takes the whole budget).
     /// A thread's cache gives each request the buffer this thread released last that fits,
     /// warm in its CPU's cache; what does not fit goes, oldest first, to the shared depot
-    /// where any thread finds it. `0` turns thread caches off.
+    /// where any thread finds it. A cache also holds at most 32 buffers, so a get scans
+    /// little. Capped at [`max_idle_bytes`](BufferPoolBuilder::max_idle_bytes) if that is
+    /// smaller. `0` turns thread caches off.
     ///
     /// # Examples
     ///
@@ -337,6 +344,9 @@ impl BufferPoolBuilder {
             };
             Self::DEFAULT_THREAD_CACHE_BYTES.min(share)
         });
+        // A thread cannot keep more than the whole pool may: the limit `stats` reports
+        // should be one a thread can reach.
+        let thread_bytes = thread_bytes.min(self.max_idle_bytes);
         let settings = Settings {
             thread_bytes,
             borrow: self.borrow_classes.unwrap_or(usize::MAX),

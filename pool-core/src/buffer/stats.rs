@@ -171,7 +171,9 @@ impl fmt::Display for BufferStats {
             .classes
             .iter()
             .map(|row| (human_bytes(row.capacity), row))
-            .chain([("beyond".to_owned(), &self.unpooled)]);
+            // Requests beyond the top class, and buffers that fit no class (too big or too
+            // small): `unpooled`.
+            .chain([("unpooled".to_owned(), &self.unpooled)]);
         for (name, row) in rows.filter(|(_, row)| row.is_used()) {
             // A class no request asked for has no hit rate.
             let hits = if row.requests == 0 {
