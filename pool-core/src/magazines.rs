@@ -560,6 +560,18 @@ mod tests {
         Budget::new(Quota::new(objects), Quota::new(UNLIMITED))
     }
 
+    /// A thread cap of 4 objects under a pool-wide limit of 100: reservations then grow by
+    /// what is needed, not to the cap at once.
+    fn limited_to_100() -> Limits {
+        Limits {
+            max_idle: Amount {
+                objects: 100,
+                bytes: UNLIMITED,
+            },
+            ..limits(4)
+        }
+    }
+
     fn kept(value: u32) -> Kept<u32> {
         Kept::with_bytes(value, 10)
     }
@@ -630,13 +642,7 @@ mod tests {
     #[test]
     fn the_hot_slot_takes_only_what_the_reservation_still_covers() {
         let (_, budget, mut depot, mut cache, held) = fixture(100);
-        let limits = Limits {
-            max_idle: Amount {
-                objects: 100,
-                bytes: UNLIMITED,
-            },
-            ..limits(4)
-        };
+        let limits = limited_to_100();
         cache
             .spill(kept(1), &held, &mut depot, &limits, &budget)
             .unwrap();
@@ -659,13 +665,7 @@ mod tests {
     #[test]
     fn the_reservation_is_bounded_by_the_thread_cap_and_released_on_aging() {
         let (_, budget, mut depot, mut cache, held) = fixture(100);
-        let limits = Limits {
-            max_idle: Amount {
-                objects: 100,
-                bytes: UNLIMITED,
-            },
-            ..limits(4)
-        };
+        let limits = limited_to_100();
         cache
             .spill(kept(1), &held, &mut depot, &limits, &budget)
             .unwrap();

@@ -193,6 +193,11 @@ mod loom_model {
             drop(in_flight);
         }
 
+        fn sweep_on_another_thread(self: &Arc<Self>) -> loom::thread::JoinHandle<()> {
+            let shared = Arc::clone(self);
+            loom::thread::spawn(move || shared.sweep())
+        }
+
         /// The pool's `Drop`: closes, waits for the other sweeps, then may free what they
         /// were dropping (here: reads the cell).
         fn close(&self) -> usize {
@@ -211,10 +216,7 @@ mod loom_model {
     fn the_drop_waits_for_a_sweep_in_flight() {
         loom::model(|| {
             let shared = Shared::new();
-            let sweeper = {
-                let shared = Arc::clone(&shared);
-                loom::thread::spawn(move || shared.sweep())
-            };
+            let sweeper = shared.sweep_on_another_thread();
             let dropped = shared.close();
             sweeper.join().unwrap();
             assert!(dropped <= 1);
@@ -229,10 +231,7 @@ mod loom_model {
     fn a_drop_inside_a_sweep_waits_for_the_other_sweep_only() {
         loom::model(|| {
             let shared = Shared::new();
-            let sweeper = {
-                let shared = Arc::clone(&shared);
-                loom::thread::spawn(move || shared.sweep())
-            };
+            let sweeper = shared.sweep_on_another_thread();
             let own = {
                 let _closed = lock(&shared.closed);
                 shared.sweeping.start()
