@@ -17,10 +17,12 @@ use crate::magazines::{Magazines, Published};
 use crate::stats::{Discarded, SharedCounters, Stats};
 use crate::sweeping::Sweeping;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
-use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
+use crate::thread_cache::{CacheList, Mine, Owner, ThreadCache, ThreadCaches};
 
 type Caches<T> = CacheList<Magazines<T>, Published>;
 pub(crate) type MyCache<'a, T> = Mine<'a, Magazines<T>, Published>;
+/// This thread inside its cache of a pool of `T`.
+pub(crate) type MyOwner<'a, T> = Owner<'a, Magazines<T>, Published>;
 
 #[derive(Debug)]
 pub(crate) struct Core<T> {

@@ -18,10 +18,13 @@ use crate::kept::{Garbage, Kept, Magazine, amount_of};
 use crate::limits::Amount;
 use std::mem;
 
-/// The magazines of one generation and what they hold.
+/// The magazines of one generation and what they hold, in all and each: a magazine's
+/// amount is counted once, when it comes in, so trading it costs the same whatever its size.
 #[derive(Debug)]
 struct Level<T> {
     magazines: Vec<Magazine<T>>,
+    /// What each magazine holds, in step with `magazines`.
+    amounts: Vec<Amount>,
     held: Amount,
 }
 
@@ -29,19 +32,66 @@ impl<T> Level<T> {
     const fn new() -> Self {
         Self {
             magazines: Vec::new(),
+            amounts: Vec::new(),
             held: Amount::ZERO,
         }
     }
 
-    fn push(&mut self, magazine: Magazine<T>) {
-        self.held.add(amount_of(&magazine));
+    /// Adds `magazine`, which holds `amount`.
+    fn push(&mut self, magazine: Magazine<T>, amount: Amount) {
+        debug_assert_eq!(amount, amount_of(&magazine), "the amount is the magazine's");
+        self.held.add(amount);
         self.magazines.push(magazine);
+        self.amounts.push(amount);
     }
 
-    fn pop(&mut self) -> Option<Magazine<T>> {
+    /// What the top magazine holds.
+    fn top_amount(&self) -> Option<Amount> {
+        self.amounts.last().copied()
+    }
+
+    fn pop(&mut self) -> Option<(Magazine<T>, Amount)> {
         let magazine = self.magazines.pop()?;
-        self.held.sub(amount_of(&magazine));
-        Some(magazine)
+        let amount = self.amounts.pop().unwrap_or(Amount::ZERO);
+        self.held.sub(amount);
+        Some((magazine, amount))
+    }
+
+    /// Adds `kept` to the top magazine, which must exist and have room.
+    fn push_onto_top(&mut self, kept: Kept<T>) {
+        let amount = kept.amount();
+        if let (Some(top), Some(top_amount)) = (self.magazines.last_mut(), self.amounts.last_mut())
+        {
+            top.push(kept);
+            top_amount.add(amount);
+            self.held.add(amount);
+        }
+    }
+
+    /// Takes the top magazine's last object; an emptied magazine is handed back to keep.
+    fn pop_from_top(&mut self) -> (Option<Kept<T>>, Option<Magazine<T>>) {
+        let Some(top) = self.magazines.last_mut() else {
+            return (None, None);
+        };
+        let kept = top.pop();
+        if let Some(kept) = &kept {
+            let amount = kept.amount();
+            if let Some(top_amount) = self.amounts.last_mut() {
+                top_amount.sub(amount);
+            }
+            self.held.sub(amount);
+        }
+        let emptied = if top.is_empty() {
+            self.amounts.pop();
+            self.magazines.pop()
+        } else {
+            None
+        };
+        (kept, emptied)
+    }
+
+    fn into_magazines(self) -> Vec<Magazine<T>> {
+        self.magazines
     }
 }
 
@@ -74,11 +124,11 @@ impl<T> DepotState<T> {
         self.primary.held.plus(self.victim.held)
     }
 
-    /// Takes a magazine whose objects a thread cache had reserved: the reservation moves
-    /// with them, so the budget does not change.
-    pub(crate) fn put_magazine(&mut self, magazine: Magazine<T>) {
+    /// Takes a magazine whose objects a thread cache had reserved, and which holds `amount`:
+    /// the reservation moves with them, so the budget does not change.
+    pub(crate) fn put_magazine(&mut self, magazine: Magazine<T>, amount: Amount) {
         if !magazine.is_empty() {
-            self.primary.push(magazine);
+            self.primary.push(magazine, amount);
         }
     }
 
@@ -86,19 +136,21 @@ impl<T> DepotState<T> {
     /// missed a sweep): they join the victim generation, reservation and all.
     pub(crate) fn put_victims(&mut self, magazine: Magazine<T>) {
         if !magazine.is_empty() {
-            self.victim.push(magazine);
+            let amount = amount_of(&magazine);
+            self.victim.push(magazine, amount);
         }
     }
 
-    /// Hands a thread cache a magazine of idle objects from the depot (never the victims);
-    /// the objects become the thread's reservation. `None` if the depot is empty or its
-    /// next magazine is heavier than `max_bytes` (single objects still move, by `pop_one`).
+    /// Hands a thread cache a magazine of idle objects from the depot (never the victims),
+    /// with what it holds; the objects become the thread's reservation. `None` if the depot
+    /// is empty or its next magazine is heavier than `max_bytes` (single objects still
+    /// move, by `pop_one`).
     ///
     /// Never from the victim generation: a whole victim magazine moved into a thread cache
     /// would make its unused objects one sweep younger each time, so a thread doing one get
     /// per sweep could keep a magazine alive for ever.
-    pub(crate) fn take_magazine(&mut self, max_bytes: usize) -> Option<Magazine<T>> {
-        if amount_of(self.primary.magazines.last()?).bytes > max_bytes {
+    pub(crate) fn take_magazine(&mut self, max_bytes: usize) -> Option<(Magazine<T>, Amount)> {
+        if self.primary.top_amount()?.bytes > max_bytes {
             return None;
         }
         self.primary.pop()
@@ -116,38 +168,33 @@ impl<T> DepotState<T> {
     ) -> Result<(), Kept<T>> {
         let need = kept.amount();
         while !budget.reserve_exact(need) {
-            let Some(magazine) = self.victim.pop() else {
+            let Some((magazine, amount)) = self.victim.pop() else {
                 return Err(kept);
             };
-            budget.release(amount_of(&magazine));
+            budget.release(amount);
             garbage.push(magazine);
         }
         let has_room =
             matches!(self.primary.magazines.last(), Some(top) if top.len() < magazine_size);
         if !has_room {
             let empty = self.take_empty(magazine_size);
-            self.primary.magazines.push(empty);
+            self.primary.push(empty, Amount::ZERO);
         }
-        self.primary.held.add(need);
-        if let Some(top) = self.primary.magazines.last_mut() {
-            top.push(kept);
-        }
+        self.primary.push_onto_top(kept);
         Ok(())
     }
 
     /// Takes one object, depot first, victims last. It leaves the budget.
     pub(crate) fn pop_one(&mut self, budget: &Budget) -> Option<Kept<T>> {
         for level in [&mut self.primary, &mut self.victim] {
-            while let Some(top) = level.magazines.last_mut() {
-                let kept = top.pop();
-                if top.is_empty()
-                    && let Some(empty) = level.magazines.pop()
+            while !level.magazines.is_empty() {
+                let (kept, emptied) = level.pop_from_top();
+                if let Some(empty) = emptied
                     && self.empties.len() < EMPTIES_KEPT
                 {
                     self.empties.push(empty);
                 }
                 if let Some(kept) = kept {
-                    level.held.sub(kept.amount());
                     budget.release(kept.amount());
                     return Some(kept);
                 }
@@ -182,7 +229,10 @@ impl<T> DepotState<T> {
             mem::replace(&mut self.primary, Level::new()),
         );
         budget.release(dropped.held);
-        dropped.magazines.into_iter().for_each(|m| garbage.push(m));
+        dropped
+            .into_magazines()
+            .into_iter()
+            .for_each(|m| garbage.push(m));
         // Kept empties are memory too; an idle pool should give them back.
         self.empties = Vec::new();
     }
@@ -276,6 +326,50 @@ mod tests {
             .unwrap();
         assert_eq!(garbage.len(), 2, "the victim magazine gave way");
         assert_eq!(depot.held().objects, 1);
+    }
+
+    /// What a magazine holds is counted once, on the way in, and kept in step through every
+    /// way objects move: what a trade hands out is what the magazine holds.
+    #[test]
+    fn each_magazines_amount_stays_in_step() {
+        let budget = budget(UNLIMITED);
+        let mut depot = DepotState::<u32>::default();
+        let mut garbage = Garbage::default();
+        for (value, bytes) in [(1, 10), (2, 20), (3, 30)] {
+            depot
+                .push_one(kept(value, bytes), 2, &budget, &mut garbage)
+                .unwrap();
+        }
+        depot.pop_one(&budget).unwrap(); // the 30-byte object
+        depot.put_magazine(
+            vec![kept(4, 400), kept(5, 500)],
+            Amount {
+                objects: 2,
+                bytes: 900,
+            },
+        );
+        assert_eq!(
+            depot.held(),
+            Amount {
+                objects: 4,
+                bytes: 930
+            }
+        );
+        assert!(depot.take_magazine(899).is_none(), "too heavy for the room");
+        let (magazine, amount) = depot.take_magazine(900).unwrap();
+        assert_eq!(amount, amount_of(&magazine));
+        assert_eq!(amount.bytes, 900);
+        let (magazine, amount) = depot.take_magazine(UNLIMITED).unwrap();
+        assert_eq!(amount, amount_of(&magazine));
+        assert_eq!(
+            amount,
+            Amount {
+                objects: 2,
+                bytes: 30
+            }
+        );
+        assert_eq!(depot.held(), Amount::ZERO);
+        assert!(depot.take_magazine(UNLIMITED).is_none());
     }
 
     #[test]

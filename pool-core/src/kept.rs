@@ -126,6 +126,11 @@ impl<T> Garbage<T> {
     /// Like [`dispose`](Garbage::dispose), with one more object (counted by the caller)
     /// dropped first.
     pub(crate) fn dispose_with(self, counters: &SharedCounters, first: Option<T>) {
+        if self.magazines.is_empty() {
+            // The common case on a slow path: nothing aged out, at most one refused object.
+            drop_each(first);
+            return;
+        }
         counters.aged_out.add(self.len());
         // Smallest first, so glibc gives back more of its arenas (`buffer/trim.rs` says why).
         let mut kept: Vec<Kept<T>> = self.magazines.into_iter().flatten().collect();

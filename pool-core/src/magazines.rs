@@ -95,6 +95,19 @@ impl Published {
         }
     }
 
+    /// The hot object's bytes, or 0 if the hot slot is empty.
+    #[inline(always)]
+    fn hot_bytes(&self) -> usize {
+        self.hot.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
+    /// Publishes what the magazines and victims hold.
+    #[inline(always)]
+    fn set_in_magazines(&self, amount: Amount) {
+        self.held_objects.store(amount.objects, Ordering::Relaxed);
+        self.held_bytes.store(amount.bytes, Ordering::Relaxed);
+    }
+
     #[inline(always)]
     fn set_hot(&self, bytes: Option<usize>) {
         self.set_hot_code(bytes.map_or(0, |bytes| bytes.saturating_add(1)));
@@ -146,13 +159,18 @@ impl<T> Magazines<T> {
     /// Recomputes [`hot_room`](Magazines::hot_room) from the reservation and what the
     /// magazines hold. Call after anything that changes either.
     fn refresh_hot_room(&mut self, held: &Published) {
-        let in_magazines = held.in_magazines();
-        self.hot_room = if in_magazines.objects < self.reserved.objects {
+        self.hot_room = self.room_beside(held.in_magazines());
+    }
+
+    /// What [`hot_room`](Magazines::hot_room) is when the magazines hold `in_magazines`.
+    #[inline(always)]
+    fn room_beside(&self, in_magazines: Amount) -> usize {
+        if in_magazines.objects < self.reserved.objects {
             let room = self.reserved.bytes.saturating_sub(in_magazines.bytes);
             room.min(MAX_COUNTED_BYTES) + 1
         } else {
             0
-        };
+        }
     }
 
     /// Checks the invariants every operation keeps.
@@ -220,6 +238,13 @@ impl<T> Magazines<T> {
         self.victims[1].pop().or_else(|| self.victims[0].pop())
     }
 
+    /// Whether the hot slot holds an object: then a return goes behind it
+    /// ([`push_behind_hot`](Magazines::push_behind_hot)).
+    #[inline(always)]
+    pub(crate) fn hot_is_taken(&self) -> bool {
+        self.hot.is_some()
+    }
+
     /// Keeps `kept` in the hot slot if the slot is empty and `hot_room` says the reservation
     /// covers it: the return's fast path, a few instructions and no call, so the caller can
     /// hand everything else to one out-of-line path. `Err` does not mean the cache cannot
@@ -250,7 +275,7 @@ impl<T> Magazines<T> {
         held.set_hot_code(bytes + 1);
     }
 
-    /// Keeps `kept` as the hot object, the previous hot one moving into `loaded`, if the
+    /// Keeps `kept`: in the hot slot if it is empty, else on top of `loaded`, if the
     /// reservation covers it and the magazines have room; never allocates.
     pub(crate) fn push(
         &mut self,
@@ -276,29 +301,40 @@ impl<T> Magazines<T> {
         Ok(())
     }
 
-    /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves into
-    /// `loaded` to make room.
-    fn push_behind_hot(
+    /// [`push`](Magazines::push) when the hot slot is taken: the hot object moves on top of
+    /// `loaded` and `kept` takes its place, so the next get has the object returned last. A
+    /// thread that holds several objects at once returns all but one here, so this path reads
+    /// what is published once and works out the rest in registers: the hot object's bytes are
+    /// the published ones, not read from the object.
+    #[inline]
+    pub(crate) fn push_behind_hot(
         &mut self,
         kept: Kept<T>,
         held: &Published,
         limits: &Limits,
     ) -> Result<(), Kept<T>> {
         let amount = kept.amount();
-        if !held.held().plus(amount).fits(self.reserved) {
+        // What the magazines will hold once the hot object joins them; beside it, `kept`.
+        let after = held.in_magazines().plus(Amount::one(held.hot_bytes()));
+        if !after.plus(amount).fits(self.reserved) {
             return Err(kept);
         }
-        if let Some(previous) = self.hot.take() {
-            let moved = previous.amount();
-            if let Err(previous) = self.store(previous, limits) {
-                self.hot = Some(previous); // no room behind it: as it was
-                return Err(kept);
-            }
-            held.add(moved);
-            self.refresh_hot_room(held);
+        let Some(previous) = self.hot.take() else {
+            unreachable!("push_behind_hot is called with the hot slot taken")
+        };
+        debug_assert_eq!(
+            previous.amount(),
+            Amount::one(held.hot_bytes()),
+            "the hot slot publishes what its object counts for"
+        );
+        if let Err(previous) = self.store(previous, limits) {
+            self.hot = Some(previous); // no room behind it: as it was
+            return Err(kept);
         }
         self.hot = Some(kept);
         held.set_hot(Some(amount.bytes));
+        held.set_in_magazines(after);
+        self.hot_room = self.room_beside(after);
         Ok(())
     }
 
@@ -335,8 +371,7 @@ impl<T> Magazines<T> {
             return None; // too small a cache for whole magazines (0 or 1 objects)
         }
         let room = limits.thread_cache.bytes.saturating_sub(held.held().bytes);
-        let magazine = depot.take_magazine(room)?;
-        let amount = amount_of(&magazine);
+        let (magazine, amount) = depot.take_magazine(room)?;
         held.add(amount);
         self.reserved.add(amount);
         // Taking the magazine can lift the reservation past the thread's cap; the part the
@@ -383,7 +418,7 @@ impl<T> Magazines<T> {
                 let amount = amount_of(&out);
                 held.sub(amount);
                 self.reserved.sub(amount);
-                depot.put_magazine(out);
+                depot.put_magazine(out, amount);
             }
         } else if self.loaded.len() >= magazine_size {
             mem::swap(&mut self.loaded, &mut self.spare);
@@ -482,7 +517,8 @@ impl<T> Magazines<T> {
             if magazine.is_empty() {
                 depot.give_empty(magazine);
             } else {
-                depot.put_magazine(magazine);
+                let amount = amount_of(&magazine);
+                depot.put_magazine(magazine, amount);
             }
         }
         for magazine in mem::take(&mut self.victims) {

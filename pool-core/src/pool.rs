@@ -2,7 +2,7 @@
 //! through the registry's memo). The slow paths live with the shared state in `core.rs`.
 
 use crate::builder::PoolBuilder;
-use crate::core::{Core, MyCache};
+use crate::core::{Core, MyCache, MyOwner};
 use crate::guard::{Pooled, PooledOwned};
 use crate::kept::{Kept, drop_each};
 use crate::limits::Limits;
@@ -86,6 +86,11 @@ impl<T: Reset + Default> Pool<T> {
     /// [`PoolBuilder`]): 16 idle objects per thread cache, no total limit, no automatic
     /// aging. `const`, so it can be a `static`.
     ///
+    /// `T::default()` makes new objects only; a reused one is the last user's after
+    /// [`Reset::reset`]. The two agree for the standard types and for `#[derive(Reset)]`
+    /// with a derived `Default`; a hand-written `Default` that sets a field to something
+    /// other than what its reset leaves needs `#[reset(value = ...)]` on that field.
+    ///
     /// # Examples
     ///
     /// ```
@@ -109,7 +114,11 @@ impl<T: Reset + Default> Default for Pool<T> {
 impl<T: Reset> Pool<T> {
     /// A pool that makes objects with `init`, with the default limits.
     ///
-    /// `init` runs outside any lock or borrow of the pool, so it may use the pool itself.
+    /// `init` makes new objects only. A reused object is the last user's after
+    /// [`Reset::reset`], not a fresh `init()`: a `Vec` made with `vec![b'a']` comes back
+    /// empty, not holding `b'a'`. Give `init` only what `reset` keeps (capacity, say), or
+    /// write a `reset` that restores the rest. `init` runs outside any lock or borrow of the
+    /// pool, so it may use the pool itself.
     ///
     /// # Examples
     ///
@@ -480,31 +489,56 @@ impl<T: Reset> Pool<T> {
         } else if crate::chaos::return_to_depot() {
             return self.core().keep_in_depot(kept);
         }
-        match self.keep_fast(kept) {
-            Ok(()) => true,
-            Err(kept) => self.keep_slow(kept),
-        }
+        self.keep_fast(kept)
     }
 
     /// The fast path: this thread's empty hot slot, if the reservation covers the object.
-    /// It calls nothing, so every other case is one call in tail position
-    /// ([`keep_slow`](Pool::keep_slow)), and the guard's return saves no registers.
+    /// It calls nothing but, in tail position, one of two out-of-line paths: so the guard's
+    /// return saves no registers.
     #[inline(always)]
-    fn keep_fast(&self, kept: Kept<T>) -> Result<(), Kept<T>> {
+    fn keep_fast(&self, kept: Kept<T>) -> bool {
         let Some(mine) = self.my_cache() else {
-            return Err(kept);
+            return self.keep_slow(kept);
         };
         let Some(mut owner) = mine.enter() else {
-            return Err(kept);
+            return self.keep_slow(kept);
         };
         let (state, published) = owner.parts();
-        state.push_hot(kept, published)?;
-        published.returned.bump();
-        Ok(())
+        if state.hot_is_taken() {
+            return self.keep_behind_hot(kept, owner);
+        }
+        match state.push_hot(kept, published) {
+            Ok(()) => {
+                published.returned.bump();
+                true
+            }
+            Err(kept) => {
+                drop(owner);
+                self.keep_slow(kept)
+            }
+        }
     }
 
-    /// Every return the fast path did not finish: behind the hot object, after the hot
-    /// slot's room is brought up to date, or through the pool's slow path.
+    /// A return while this thread's hot slot is taken (it holds more than one of the pool's
+    /// objects at once): on top of its magazines, inside the cache the fast path entered,
+    /// else through the pool's slow path.
+    #[inline(never)]
+    fn keep_behind_hot(&self, kept: Kept<T>, mut owner: MyOwner<'_, T>) -> bool {
+        let (state, published) = owner.parts();
+        match state.push_behind_hot(kept, published, &self.limits) {
+            Ok(()) => {
+                published.returned.bump();
+                true
+            }
+            Err(kept) => {
+                drop(owner);
+                self.core().keep(kept)
+            }
+        }
+    }
+
+    /// Every return the fast path did not finish: to the hot slot after its room is
+    /// brought up to date, or through the pool's slow path.
     #[inline(never)]
     fn keep_slow(&self, kept: Kept<T>) -> bool {
         let kept = match self.my_cache().and_then(|mine| mine.enter()) {
