@@ -197,7 +197,9 @@ impl<T: Reset, F> PoolBuilder<T, F> {
     }
 
     /// Sets how new objects are made (default: `T::default()`). `init` runs outside any
-    /// lock or borrow of the pool.
+    /// lock or borrow of the pool. It makes new objects only: a reused object is the last
+    /// user's after [`Reset::reset`](crate::Reset::reset), so give `init` only what `reset`
+    /// keeps, or make `reset` restore the rest ([`Pool::with_init`](crate::Pool::with_init)).
     ///
     /// # Examples
     ///
