@@ -119,14 +119,15 @@ impl<'a, S, P> Mine<'a, S, P> {
             cache.active.store(false, Ordering::Release);
             return None;
         }
-        // SAFETY: this thread owns the cache (`Mine`'s contract), is not already inside it
-        // (an `Owner` never lets user code run, so there is no re-entry), and saw the mark
-        // clear after announcing itself: no reclaimer touches the state until `Owner`'s drop
-        // stores `active = false`.
-        let state = unsafe { Access::new(&cache.state) };
+        // From here the state is this owner's: this thread owns the cache (`Mine`'s
+        // contract), is not already inside it (an `Owner` never lets user code run, so
+        // there is no re-entry), and saw the mark clear after announcing itself, so no
+        // reclaimer touches the state until `Owner`'s drop stores `active = false`.
         Some(Owner {
             cache,
-            state,
+            // SAFETY: the access is exclusive until `Owner`'s drop, as above.
+            #[cfg(loom)]
+            state: unsafe { Access::new(&cache.state) },
             _not_send: PhantomData,
         })
     }
@@ -135,8 +136,15 @@ impl<'a, S, P> Mine<'a, S, P> {
 /// The owner inside its cache. Whoever holds this must not run user code (no `Drop`,
 /// `reset`, `init` or `retained_bytes` of the pooled type) until it is dropped: it moves
 /// objects in and out and does arithmetic, nothing else.
+///
+/// It holds no `&mut` to the state (but under loom, whose tracked access must live
+/// somewhere): [`parts`](Owner::parts) makes one per use. An `Owner` passed by value into a
+/// function and dropped there must not leave a `&mut` argument alive, which Stacked Borrows
+/// protects until that function returns: the function may enter the cache again after the
+/// drop (a slow path), and miri reports the second `&mut` as undefined behaviour.
 pub(crate) struct Owner<'a, S, P> {
     cache: &'a ThreadCache<S, P>,
+    #[cfg(loom)]
     state: Access<'a, S>,
     _not_send: PhantomData<*const ()>,
 }
@@ -145,7 +153,14 @@ impl<S, P> Owner<'_, S, P> {
     /// The state and the published figures together.
     #[inline(always)]
     pub(crate) fn parts(&mut self) -> (&mut S, &P) {
-        (&mut self.state, &self.cache.published)
+        #[cfg(not(loom))]
+        // SAFETY: this owner entered the cache (`Mine::enter`), so no other access to the
+        // state exists until its drop; the `&mut` borrows `self`, so two from one owner
+        // cannot coexist either.
+        let state = unsafe { &mut *self.cache.state.get_mut_ptr() };
+        #[cfg(loom)]
+        let state = &mut *self.state;
+        (state, &self.cache.published)
     }
 }
 
