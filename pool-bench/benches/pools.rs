@@ -1,10 +1,10 @@
-//! Criterion timings of BENCHMARKS.md's scenarios 1, 2, 3 and 7, with allocation counts, for our
+//! Criterion timings of BENCHMARKS.md's scenarios 1, 2, 3, 7 and 8, with allocation counts, for our
 //! pool, the peers and the two baselines, under the system allocator.
 //!
 //! Run with `cargo bench -p pool-bench --bench pools`; `POOL_BENCH_THREADS` sets scenario 2's
 //! thread count (default 2, this machine's core count). Scenario groups: `s1_vec4k`,
-//! `s1_record`, `s2_threads<N>`, `s3_handoff`, `s7_outstanding`. See BENCHMARKS.md for the
-//! results.
+//! `s1_record`, `s2_threads<N>`, `s3_handoff`, `s7_outstanding`, `s8_batch8`, `s8_batch64`.
+//! See BENCHMARKS.md for the results.
 
 mod support;
 
@@ -32,6 +32,9 @@ fn main() {
     scenarios::contention::<Vec<u8>>(&mut c, &format!("s2_threads{threads}"), threads);
     scenarios::handoff::<Vec<u8>>(&mut c, "s3_handoff");
     scenarios::outstanding::<Vec<u8>>(&mut c, "s7_outstanding");
+    // Within our default thread cache (16 objects), and four times past it.
+    scenarios::batch::<Vec<u8>>(&mut c, "s8_batch8", 8);
+    scenarios::batch::<Vec<u8>>(&mut c, "s8_batch64", 64);
     c.final_summary();
     support::write_allocs("pools");
 }

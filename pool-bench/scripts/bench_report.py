@@ -456,6 +456,16 @@ def main():
         "s7_outstanding",
         extra=[("vs own scenario 1a", vs_own_s1)],
     )
+    table(
+        "Scenario 8a: one thread takes 8 objects, writes to each, returns all (time per object)",
+        "s8_batch8",
+        extra=[("vs own scenario 1a", vs_own_s1)],
+    )
+    table(
+        "Scenario 8b: the same with 64 objects held at once (time per object)",
+        "s8_batch64",
+        extra=[("vs own scenario 1a", vs_own_s1)],
+    )
 
     s4 = {}
     retention = os.path.join(results, "retention.csv")

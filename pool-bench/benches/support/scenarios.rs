@@ -1,4 +1,4 @@
-//! The timed scenarios of BENCHMARKS.md (1, 2, 3 and 7), as criterion groups, each followed by an
+//! The timed scenarios of BENCHMARKS.md (1, 2, 3, 7 and 8), as criterion groups, each followed by an
 //! allocation count of the same subject in the same state.
 //!
 //! Criterion ids are `<scenario group>/<subject name>`; `pool-bench/scripts/bench_report.py`
@@ -234,6 +234,49 @@ impl<T: Object> Visit<T> for Run<'_, Outstanding> {
         for h in held {
             subject.give(h);
         }
+    }
+}
+
+/// Scenario 8: one thread takes `size` objects, writes to each, and returns them all (a
+/// request handler holding several objects at once, a batch job). Timed per object: a
+/// criterion iteration is one get / write / return, run in whole batches.
+pub fn batch<T: Object>(c: &mut Criterion, group_name: &str, size: usize) {
+    Run::new(c, group_name, Batch { size }).each_subject::<T>();
+}
+
+struct Batch {
+    size: usize,
+}
+
+impl<T: Object> Visit<T> for Run<'_, Batch> {
+    fn visit<S: Subject<T>>(&mut self, make: impl FnOnce() -> S) {
+        let subject = make();
+        let size = self.scenario.size;
+        // Made once, so the batch loop allocates nothing of its own.
+        let mut held: Vec<S::Held<'_>> = Vec::with_capacity(size);
+        let mut batches = |ops: u64| {
+            let rounds = ops.div_ceil(size as u64).max(1);
+            let start = Instant::now();
+            for round in 0..rounds {
+                for k in 0..size {
+                    let mut h = subject.take();
+                    S::object(&mut h).work(round.wrapping_add(k as u64));
+                    held.push(h);
+                }
+                for h in held.drain(..) {
+                    subject.give(h);
+                }
+            }
+            // Per object: scaled to the `ops` criterion asked for.
+            start
+                .elapsed()
+                .mul_f64(ops as f64 / (rounds * size as u64) as f64)
+        };
+        self.group
+            .bench_function(subject.name(), |b| b.iter_custom(&mut batches));
+        batches(WARM_UP_OPS);
+        let (_, counts) = counting_alloc::measure(|| batches(COUNTED_OPS));
+        record_allocs(&self.name, subject.name(), COUNTED_OPS, counts);
     }
 }
 
