@@ -71,6 +71,28 @@ fn a_thread_gets_back_the_buffer_it_released_last() {
     assert!([again.as_ptr(), other.as_ptr()].contains(&a));
 }
 
+/// A thread that holds more buffers than its shelf keeps (32): the oldest go to their
+/// class's depot as it returns the rest, in batches, and every buffer is reused next time;
+/// the shelf still holds the ones returned last, and the counts balance.
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_thread_holding_more_buffers_than_its_shelf_keeps_loses_none() {
+    let pool = BufferPool::new();
+    for _ in 0..3 {
+        let held: Vec<Buffer<'_>> = (0..100).map(|_| pool.get(4096)).collect();
+        let last = held[99].as_ptr();
+        drop(held);
+        assert_eq!(pool.get(4096).as_ptr(), last, "the buffer returned last is on the shelf");
+    }
+    let stats = pool.stats();
+    let row = class(&stats, 4096);
+    assert_eq!(row.created, 100, "no buffer made twice: {stats}");
+    assert_eq!((row.requests, row.reused, row.returned), (303, 203, 303));
+    assert_eq!(row.idle, 100);
+    assert_eq!(row.discarded.total(), 0, "{stats}");
+    assert_balanced(&stats);
+}
+
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_buffer_that_grew_moves_to_the_class_of_its_new_capacity() {

@@ -11,16 +11,17 @@
 use super::calibrate::{Calibration, Calibrator};
 use super::classes::Classes;
 use super::depot::{Depots, Dropped};
-use super::shelf::{Published, Refused, Shelf, Shelved};
+use super::shelf::{MAX_SHELVED, Published, Refused, Shelf, Shelved};
 use super::stats::{BufferStats, ClassStats};
 use crate::reset::ZeroFill;
 use crate::stats::{Counter, Discarded, Stats};
 use crate::sweeping::Sweeping;
 use crate::sync::{AtomicUsize, Ordering};
-use crate::thread_cache::{CacheList, Mine, ThreadCache, ThreadCaches};
+use crate::thread_cache::{CacheList, Mine, Owner, ThreadCache, ThreadCaches};
 
 type Shelves = CacheList<Shelf, Published>;
 type MyShelf<'a> = Mine<'a, Shelf, Published>;
+type MyOwner<'a> = Owner<'a, Shelf, Published>;
 
 /// Events counted for one class (or, at index `count`, for requests beyond the top class
 /// and buffers that fit no class), off the shelves' hot path.
@@ -134,9 +135,26 @@ impl Shared {
                 return (shelved.buf, shelved.class);
             }
             drop(owner);
+            // The shelf has nothing that fits: the depots next, without looking the shelf
+            // up again (a thread holding more buffers than its shelf keeps comes here on
+            // every get past the shelf).
+            if let Some(found) = self.take_from_depots(class) {
+                return found;
+            }
             return self.take_slow(class, true);
         }
         self.take_slow(class, false)
+    }
+
+    /// An idle buffer from the depots of the classes that can serve `class`.
+    fn take_from_depots(&self, class: usize) -> Option<(Vec<u8>, usize)> {
+        for server in self.servers(class) {
+            if let Some(buf) = self.depots.take(server) {
+                self.counters[server].reused.bump();
+                return Some((buf, server));
+            }
+        }
+        None
     }
 
     #[cold]
@@ -163,12 +181,9 @@ impl Shared {
                 self.counters[class].requests.bump();
                 counted = true;
             }
-            for server in self.servers(class) {
-                if let Some(buf) = self.depots.take(server) {
-                    self.counters[server].reused.bump();
-                    Self::dispose(garbage);
-                    return (buf, server);
-                }
+            if let Some(found) = self.take_from_depots(class) {
+                Self::dispose(garbage);
+                return found;
             }
             if collected || !self.shelves.exits_pending() {
                 break;
@@ -244,11 +259,47 @@ impl Shared {
                     return true;
                 }
                 Err(Refused::Reservation(shelved) | Refused::Full(shelved)) => {
-                    drop(owner);
-                    return self.keep_slow(shelved);
+                    return self.keep_making_room(shelved, owner);
                 }
             }
         }
+        self.keep_slow(shelved)
+    }
+
+    /// A return the shelf refused for room (the thread holds more buffers than its shelf
+    /// keeps) or for its reservation: inside the shelf the fast path entered, the oldest
+    /// buffers go to their classes' depots until this one fits the shelf and the thread's
+    /// cap, and the reservation grows by what it needs. What still does not fit goes the
+    /// slow way.
+    #[cold]
+    #[inline(never)]
+    fn keep_making_room(&self, shelved: Shelved, mut owner: MyOwner<'_>) -> bool {
+        let (shelf, published) = owner.parts();
+        let class = shelved.class;
+        let bytes = shelved.buf.capacity();
+        let cap = self.settings.thread_bytes;
+        if bytes <= cap {
+            if shelf.is_full() {
+                // A quarter at once: the returns after this one find room.
+                shelf.evict_oldest_many(MAX_SHELVED / 4, &self.depots, published);
+            }
+            while shelf.held().saturating_add(bytes) > cap
+                && shelf.evict_oldest(&self.depots, published)
+            {}
+            if shelf.reserve(bytes, cap, &self.depots, published) {
+                match shelf.put(shelved, published) {
+                    Ok(()) => {
+                        published.class(class).returned.bump();
+                        return true;
+                    }
+                    Err(Refused::Reservation(back) | Refused::Full(back)) => {
+                        drop(owner);
+                        return self.keep_slow(back);
+                    }
+                }
+            }
+        }
+        drop(owner);
         self.keep_slow(shelved)
     }
 

@@ -132,6 +132,11 @@ impl Shelf {
         self.held
     }
 
+    /// Whether the shelf has as many buffers as it keeps (victims aside).
+    pub(crate) fn is_full(&self) -> bool {
+        self.recent.len() >= MAX_SHELVED
+    }
+
     // === the owner's fast path ===
 
     /// The newest buffer whose class is in `classes`, recent ones before victims.
@@ -207,13 +212,45 @@ impl Shelf {
         } else {
             (self.victims.remove(0), true)
         };
+        self.send_to_depot(shelved, victim, depots, published);
+        true
+    }
+
+    /// Moves the `count` oldest buffers (victims first) to their classes' depots, the
+    /// recent ones in one pass: a thread that holds more buffers than a shelf keeps makes
+    /// room once per `count` returns, not by shifting the shelf on every one.
+    pub(crate) fn evict_oldest_many(
+        &mut self,
+        count: usize,
+        depots: &Depots,
+        published: &Published,
+    ) {
+        let mut left = count;
+        while left > 0 && !self.victims.is_empty() {
+            self.evict_oldest(depots, published);
+            left -= 1;
+        }
+        let mut recent = mem::take(&mut self.recent);
+        for shelved in recent.drain(..left.min(recent.len())) {
+            self.send_to_depot(shelved, false, depots, published);
+        }
+        self.recent = recent;
+    }
+
+    /// Hands an evicted buffer to its class's depot with its share of the reservation.
+    fn send_to_depot(
+        &mut self,
+        shelved: Shelved,
+        victim: bool,
+        depots: &Depots,
+        published: &Published,
+    ) {
         let bytes = shelved.buf.capacity();
         self.held = self.held.saturating_sub(bytes);
         self.reserved = self.reserved.saturating_sub(bytes);
         published.unshelve(shelved.class, bytes);
         published.reserved.store(self.reserved, Ordering::Relaxed);
         depots.take_reserved(shelved, victim);
-        true
     }
 
     // === aging, collecting, dropping: the cache lock is held ===
