@@ -82,7 +82,11 @@ fn a_thread_holding_more_buffers_than_its_shelf_keeps_loses_none() {
         let held: Vec<Buffer<'_>> = (0..100).map(|_| pool.get(4096)).collect();
         let last = held[99].as_ptr();
         drop(held);
-        assert_eq!(pool.get(4096).as_ptr(), last, "the buffer returned last is on the shelf");
+        assert_eq!(
+            pool.get(4096).as_ptr(),
+            last,
+            "the buffer returned last is on the shelf"
+        );
     }
     let stats = pool.stats();
     let row = class(&stats, 4096);
