@@ -72,6 +72,34 @@ fn a_batch_held_at_once_is_reused_whole_and_last_returned_first() {
     );
 }
 
+/// After a sweep turned a full thread cache into victims, the object returned next is still
+/// the first out: the victims give way (to the depot's victim generation), not the return.
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn the_object_returned_last_comes_out_first_after_a_sweep() {
+    let pool: Pool<Vec<u8>> = Pool::new(); // a thread cache of 16
+    let mut held: Vec<_> = (0..17).map(|_| pool.get()).collect();
+    let mut last = held.pop().unwrap();
+    drop(held); // 16 back: the cache is full
+    pool.sweep(); // all 16 are victims now
+    last.reserve(1);
+    let address = last.as_ptr();
+    drop(last);
+    assert_eq!(pool.get().as_ptr(), address);
+    let stats = pool.stats();
+    assert_eq!((stats.returned, stats.reused, stats.idle), (18, 1, 17));
+
+    let small = Pool::<Vec<u8>>::builder().thread_cache(2).build();
+    let mut a = small.get();
+    small.put(Vec::with_capacity(1));
+    small.sweep(); // that one is a victim
+    small.put(Vec::with_capacity(2)); // the hot object
+    a.reserve(3);
+    let address = a.as_ptr();
+    drop(a);
+    assert_eq!(small.get().as_ptr(), address);
+}
+
 #[test]
 fn into_inner_takes_the_object_out_for_good() {
     let counts = Counts::new();

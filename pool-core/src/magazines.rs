@@ -419,6 +419,15 @@ impl<T> Magazines<T> {
                 held.sub(amount);
                 self.reserved.sub(amount);
                 depot.put_magazine(out, amount);
+            } else if let Some(victims) = self.victims.iter_mut().find(|m| !m.is_empty()) {
+                // All the cache holds is one sweep old: the older victims give way, to the
+                // depot's victim generation (still one sweep old, reservation and all), so
+                // the object returned now is kept here and comes out first.
+                let out = mem::take(victims);
+                let amount = amount_of(&out);
+                held.sub(amount);
+                self.reserved.sub(amount);
+                depot.put_victims(out);
             }
         } else if self.loaded.len() >= magazine_size {
             mem::swap(&mut self.loaded, &mut self.spare);
