@@ -22,37 +22,37 @@ use std::mem;
 /// amount is counted once, when it comes in, so trading it costs the same whatever its size.
 #[derive(Debug)]
 struct Level<T> {
-    magazines: Vec<Magazine<T>>,
-    /// What each magazine holds, in step with `magazines`.
-    amounts: Vec<Amount>,
+    /// Each magazine with what it holds.
+    stacked: Vec<(Magazine<T>, Amount)>,
     held: Amount,
 }
 
 impl<T> Level<T> {
     const fn new() -> Self {
         Self {
-            magazines: Vec::new(),
-            amounts: Vec::new(),
+            stacked: Vec::new(),
             held: Amount::ZERO,
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.stacked.is_empty()
     }
 
     /// Adds `magazine`, which holds `amount`.
     fn push(&mut self, magazine: Magazine<T>, amount: Amount) {
         debug_assert_eq!(amount, amount_of(&magazine), "the amount is the magazine's");
         self.held.add(amount);
-        self.magazines.push(magazine);
-        self.amounts.push(amount);
+        self.stacked.push((magazine, amount));
     }
 
-    /// What the top magazine holds.
-    fn top_amount(&self) -> Option<Amount> {
-        self.amounts.last().copied()
+    /// The top magazine and what it holds.
+    fn top(&self) -> Option<&(Magazine<T>, Amount)> {
+        self.stacked.last()
     }
 
     fn pop(&mut self) -> Option<(Magazine<T>, Amount)> {
-        let magazine = self.magazines.pop()?;
-        let amount = self.amounts.pop().unwrap_or(Amount::ZERO);
+        let (magazine, amount) = self.stacked.pop()?;
         self.held.sub(amount);
         Some((magazine, amount))
     }
@@ -60,8 +60,7 @@ impl<T> Level<T> {
     /// Adds `kept` to the top magazine, which must exist and have room.
     fn push_onto_top(&mut self, kept: Kept<T>) {
         let amount = kept.amount();
-        if let (Some(top), Some(top_amount)) = (self.magazines.last_mut(), self.amounts.last_mut())
-        {
+        if let Some((top, top_amount)) = self.stacked.last_mut() {
             top.push(kept);
             top_amount.add(amount);
             self.held.add(amount);
@@ -70,28 +69,25 @@ impl<T> Level<T> {
 
     /// Takes the top magazine's last object; an emptied magazine is handed back to keep.
     fn pop_from_top(&mut self) -> (Option<Kept<T>>, Option<Magazine<T>>) {
-        let Some(top) = self.magazines.last_mut() else {
+        let Some((top, top_amount)) = self.stacked.last_mut() else {
             return (None, None);
         };
         let kept = top.pop();
         if let Some(kept) = &kept {
             let amount = kept.amount();
-            if let Some(top_amount) = self.amounts.last_mut() {
-                top_amount.sub(amount);
-            }
+            top_amount.sub(amount);
             self.held.sub(amount);
         }
         let emptied = if top.is_empty() {
-            self.amounts.pop();
-            self.magazines.pop()
+            self.stacked.pop().map(|(empty, _)| empty)
         } else {
             None
         };
         (kept, emptied)
     }
 
-    fn into_magazines(self) -> Vec<Magazine<T>> {
-        self.magazines
+    fn into_magazines(self) -> impl Iterator<Item = Magazine<T>> {
+        self.stacked.into_iter().map(|(magazine, _)| magazine)
     }
 }
 
@@ -150,7 +146,7 @@ impl<T> DepotState<T> {
     /// would make its unused objects one sweep younger each time, so a thread doing one get
     /// per sweep could keep a magazine alive for ever.
     pub(crate) fn take_magazine(&mut self, max_bytes: usize) -> Option<(Magazine<T>, Amount)> {
-        if self.primary.top_amount()?.bytes > max_bytes {
+        if self.primary.top()?.1.bytes > max_bytes {
             return None;
         }
         self.primary.pop()
@@ -174,8 +170,7 @@ impl<T> DepotState<T> {
             budget.release(amount);
             garbage.push(magazine);
         }
-        let has_room =
-            matches!(self.primary.magazines.last(), Some(top) if top.len() < magazine_size);
+        let has_room = matches!(self.primary.top(), Some((top, _)) if top.len() < magazine_size);
         if !has_room {
             let empty = self.take_empty(magazine_size);
             self.primary.push(empty, Amount::ZERO);
@@ -187,7 +182,7 @@ impl<T> DepotState<T> {
     /// Takes one object, depot first, victims last. It leaves the budget.
     pub(crate) fn pop_one(&mut self, budget: &Budget) -> Option<Kept<T>> {
         for level in [&mut self.primary, &mut self.victim] {
-            while !level.magazines.is_empty() {
+            while !level.is_empty() {
                 let (kept, emptied) = level.pop_from_top();
                 if let Some(empty) = emptied
                     && self.empties.len() < EMPTIES_KEPT
@@ -229,10 +224,7 @@ impl<T> DepotState<T> {
             mem::replace(&mut self.primary, Level::new()),
         );
         budget.release(dropped.held);
-        dropped
-            .into_magazines()
-            .into_iter()
-            .for_each(|m| garbage.push(m));
+        dropped.into_magazines().for_each(|m| garbage.push(m));
         // Kept empties are memory too; an idle pool should give them back.
         self.empties = Vec::new();
     }
@@ -380,11 +372,11 @@ mod tests {
         depot
             .push_one(kept(1, 0), 8, &budget, &mut garbage)
             .unwrap();
-        let first = depot.primary.magazines[0].as_ptr();
+        let first = depot.primary.stacked[0].0.as_ptr();
         depot.pop_one(&budget).unwrap();
         depot
             .push_one(kept(2, 0), 8, &budget, &mut garbage)
             .unwrap();
-        assert_eq!(depot.primary.magazines[0].as_ptr(), first);
+        assert_eq!(depot.primary.stacked[0].0.as_ptr(), first);
     }
 }

@@ -245,17 +245,20 @@ impl<T> Magazines<T> {
         self.hot.is_some()
     }
 
-    /// Keeps `kept` in the hot slot if the slot is empty and `hot_room` says the reservation
-    /// covers it: the return's fast path, a few instructions and no call, so the caller can
-    /// hand everything else to one out-of-line path. `Err` does not mean the cache cannot
-    /// take it: try [`push`](Magazines::push).
+    /// Keeps `kept` in the empty hot slot (the caller checked [`hot_is_taken`]) if `hot_room`
+    /// says the reservation covers it: the return's fast path, a few instructions and no call,
+    /// so the caller can hand everything else to an out-of-line path. `Err` does not mean the
+    /// cache cannot take it: try [`push`](Magazines::push).
+    ///
+    /// [`hot_is_taken`]: Magazines::hot_is_taken
     #[inline(always)]
     pub(crate) fn push_hot(&mut self, kept: Kept<T>, held: &Published) -> Result<(), Kept<T>> {
         // The bytes as reported: below `hot_room`, which is at most `MAX_COUNTED_BYTES + 1`,
         // they are what the object counts for. An object reporting more counts for
         // `MAX_COUNTED_BYTES` and is decided by `push_to_hot_slot`, on its clamped amount.
         let bytes = kept.reported_bytes();
-        if self.hot.is_some() || bytes >= self.hot_room {
+        debug_assert!(self.hot.is_none(), "the caller checked hot_is_taken");
+        if bytes >= self.hot_room {
             return Err(kept);
         }
         self.put_hot(kept, bytes, held);
@@ -275,8 +278,8 @@ impl<T> Magazines<T> {
         held.set_hot_code(bytes + 1);
     }
 
-    /// Keeps `kept`: in the hot slot if it is empty, else on top of `loaded`, if the
-    /// reservation covers it and the magazines have room; never allocates.
+    /// Keeps `kept` in the hot slot (a hot object already there moving on top of `loaded`),
+    /// if the reservation covers it and the magazines have room; never allocates.
     pub(crate) fn push(
         &mut self,
         kept: Kept<T>,
