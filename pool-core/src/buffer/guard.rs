@@ -130,16 +130,22 @@ impl BufferOwned {
 }
 
 impl Drop for Buffer<'_> {
+    /// Inlined, with the return's body out of line, so the caller hands the buffer over in
+    /// place. As a call of its own, `drop` took a copy of the whole guard first, and that
+    /// copy's 16-byte loads of fields just written one by one stalled the CPU (a store it
+    /// cannot forward) on every return: 30 -> 21 ns per get and return in a loop of them.
+    #[inline(always)]
     fn drop(&mut self) {
         self.pool
-            .give_back_from_guard(mem::take(&mut self.buf), self.origin);
+            .give_back_from_guard(&mut self.buf, self.origin, std::thread::panicking());
     }
 }
 
 impl Drop for BufferOwned {
+    #[inline(always)]
     fn drop(&mut self) {
         self.pool
-            .give_back_from_guard(mem::take(&mut self.buf), self.origin);
+            .give_back_from_guard(&mut self.buf, self.origin, std::thread::panicking());
     }
 }
 

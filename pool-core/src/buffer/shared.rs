@@ -18,6 +18,7 @@ use crate::stats::{Counter, Discarded, Stats};
 use crate::sweeping::Sweeping;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::thread_cache::{CacheList, Mine, Owner, ThreadCache, ThreadCaches};
+use std::mem;
 
 type Shelves = CacheList<Shelf, Published>;
 type MyShelf<'a> = Mine<'a, Shelf, Published>;
@@ -103,6 +104,7 @@ impl Shared {
     /// The classes a request for `class` may be served from: its own and up to `borrow`
     /// bigger ones. The shelf gives the newest buffer among them (warm in this CPU's cache);
     /// the depots, the smallest (so big buffers stay free for big requests).
+    #[inline]
     fn servers(&self, class: usize) -> std::ops::RangeInclusive<usize> {
         class
             ..=class
@@ -129,10 +131,9 @@ impl Shared {
             && let Some(mut owner) = mine.enter()
         {
             let (shelf, published) = owner.parts();
-            published.class(class).requests.bump();
+            published.requested(class);
             if let Some(shelved) = shelf.take(self.servers(class), published) {
-                published.class(shelved.class).reused.bump();
-                return (shelved.buf, shelved.class);
+                return shelved.lend();
             }
             drop(owner);
             // The shelf has nothing that fits: the depots next, without looking the shelf
@@ -169,13 +170,12 @@ impl Shared {
                 };
                 let (shelf, published) = owner.parts();
                 if !counted {
-                    published.class(class).requests.bump();
+                    published.requested(class);
                     counted = true;
                 }
                 if let Some(shelved) = shelf.take(self.servers(class), published) {
-                    published.class(shelved.class).reused.bump();
                     Self::dispose(garbage);
-                    return (shelved.buf, shelved.class);
+                    return shelved.lend();
                 }
             } else if !counted {
                 self.counters[class].requests.bump();
@@ -199,41 +199,78 @@ impl Shared {
 
     // === the return path ===
 
-    /// Takes a buffer back from a guard that got it from class `origin`: keeps it in the
-    /// class of its capacity now, or drops it, counting either way. Returns whether it was
-    /// kept.
-    #[inline]
-    pub(crate) fn give_back_from_guard(&self, mut buf: Vec<u8>, origin: usize) -> bool {
+    /// Takes back the buffer of a guard that got it from class `origin`: keeps it in the
+    /// class of its capacity now, or leaves it in the guard to be dropped (after this
+    /// returns: no memory is freed inside the shelf or a lock), counting either way. Returns
+    /// whether it was kept.
+    ///
+    /// Out of line, called from the guard's inlined `drop` with the buffer in place: the
+    /// buffer stays in the guard until it is kept, so no path moves the guard, and the paths
+    /// after this one take it by reference, in a register. The usual return (no zeroing, no
+    /// unwinding, back in the class it came from, the shelf has room) calls nothing; every
+    /// other case goes, in tail position, to an out-of-line path.
+    ///
+    /// `unwinding` is `std::thread::panicking()`, asked by the guard's drop: its slow half is
+    /// a call, which here would make every return save registers.
+    #[inline(never)]
+    pub(crate) fn give_back_from_guard(
+        &self,
+        buf: &mut Vec<u8>,
+        origin: usize,
+        unwinding: bool,
+    ) -> bool {
         if origin == DETACHED {
             return false;
         }
-        self.zero_if_asked(&mut buf);
-        if std::thread::panicking() {
+        if self.settings.zero_on_return || unwinding {
+            return self.give_back_with_care(buf, origin, unwinding);
+        }
+        let capacity = buf.capacity();
+        match self.classes.for_capacity(capacity) {
+            Some(class) if class == origin && capacity <= self.keep_max.load(Ordering::Relaxed) => {
+                self.keep_at_hand(buf, class)
+            }
+            _ => self.keep_reclassified(buf, origin),
+        }
+    }
+
+    /// [`give_back_from_guard`](Shared::give_back_from_guard) for a pool that zeroes
+    /// buffers or a thread that is unwinding. Zeroing comes first, so a buffer's bytes reach
+    /// neither the next user nor the allocator, whether it is kept or dropped (a panic, a
+    /// limit).
+    #[inline(never)]
+    fn give_back_with_care(&self, buf: &mut Vec<u8>, origin: usize, unwinding: bool) -> bool {
+        self.zero_if_asked(buf);
+        if unwinding {
             // Dropped by unwinding: its contents cannot be trusted to be complete, and a
             // plain byte buffer is cheap to make again.
             self.counters[origin].panicked.bump();
             return false;
         }
-        self.keep(buf, origin)
+        self.keep_reclassified(buf, origin)
     }
 
     /// With `zero_on_return`, zeroes a buffer coming back from a user before anything else
-    /// happens to it, so its bytes reach neither the next user nor the allocator, whether
-    /// it is kept or dropped (a panic, a limit).
-    #[inline]
+    /// happens to it.
     fn zero_if_asked(&self, buf: &mut Vec<u8>) {
         if self.settings.zero_on_return {
             buf.zero_fill();
         }
     }
 
-    /// Keeps `buf` (zeroed already if the pool zeroes), counted in class `origin` (a
-    /// guard's, or the one `put` or `prefill` counted it in), in the class of its capacity
-    /// now, or drops it, counting either way. Returns whether it was kept. A buffer handed
-    /// in by `put` or made by `prefill` is whole, so it is kept even while the thread
-    /// unwinds (a `Drop` giving buffers back during a panic).
-    #[inline]
+    /// Keeps `buf` (zeroed already if the pool zeroes), counted in class `origin` (the one
+    /// `put` or `prefill` counted it in), in the class of its capacity now, or drops it,
+    /// counting either way. Returns whether it was kept. A buffer handed in by `put` or made
+    /// by `prefill` is whole, so it is kept even while the thread unwinds (a `Drop` giving
+    /// buffers back during a panic).
     fn keep(&self, mut buf: Vec<u8>, origin: usize) -> bool {
+        self.keep_reclassified(&mut buf, origin)
+    }
+
+    /// Keeps `buf` (taking it, and leaving an empty `Vec`) in the class of its capacity, or
+    /// leaves it where it is if no class keeps it, counting either way in class `origin`.
+    #[inline(never)]
+    fn keep_reclassified(&self, buf: &mut Vec<u8>, origin: usize) -> bool {
         let capacity = buf.capacity();
         if capacity > self.keep_max.load(Ordering::Relaxed) {
             self.counters[origin].too_large.bump();
@@ -243,27 +280,45 @@ impl Shared {
             self.counters[origin].too_small.bump();
             return false;
         };
-        buf.clear();
         if class != origin {
             self.counters[origin].moved_out.bump();
             self.counters[class].moved_in.bump();
         }
-        let shelved = Shelved { class, buf };
+        self.keep_at_hand(buf, class)
+    }
+
+    /// Keeps `buf` (taking it) in `class`, its capacity's: on this thread's shelf, else in
+    /// the class's depot.
+    #[inline(always)]
+    fn keep_at_hand(&self, buf: &mut Vec<u8>, class: usize) -> bool {
         if let Some(mine) = self.shelves.memoised()
             && let Some(mut owner) = mine.enter()
         {
             let (shelf, published) = owner.parts();
-            match shelf.put(shelved, published) {
-                Ok(()) => {
-                    published.class(class).returned.bump();
-                    return true;
-                }
-                Err(Refused::Reservation(shelved) | Refused::Full(shelved)) => {
-                    return self.keep_making_room(shelved, owner);
-                }
+            if shelf.has_room_at_hand(buf.capacity()) {
+                buf.clear();
+                shelf.put_at_hand(
+                    Shelved {
+                        class,
+                        buf: mem::take(buf),
+                    },
+                    published,
+                );
+                return true;
             }
+            return self.keep_making_room(buf, class, owner);
         }
-        self.keep_slow(shelved)
+        self.keep_taken(buf, class)
+    }
+
+    /// [`keep_slow`](Shared::keep_slow) for a buffer still in its guard.
+    #[inline(never)]
+    fn keep_taken(&self, buf: &mut Vec<u8>, class: usize) -> bool {
+        buf.clear();
+        self.keep_slow(Shelved {
+            class,
+            buf: mem::take(buf),
+        })
     }
 
     /// A return the shelf refused for room (the thread holds more buffers than its shelf
@@ -273,9 +328,13 @@ impl Shared {
     /// slow way.
     #[cold]
     #[inline(never)]
-    fn keep_making_room(&self, shelved: Shelved, mut owner: MyOwner<'_>) -> bool {
+    fn keep_making_room(&self, buf: &mut Vec<u8>, class: usize, mut owner: MyOwner<'_>) -> bool {
+        buf.clear();
+        let shelved = Shelved {
+            class,
+            buf: mem::take(buf),
+        };
         let (shelf, published) = owner.parts();
-        let class = shelved.class;
         let bytes = shelved.buf.capacity();
         let cap = self.settings.thread_bytes;
         if bytes <= cap {
@@ -288,10 +347,7 @@ impl Shared {
             {}
             if shelf.reserve(bytes, cap, &self.depots, published) {
                 match shelf.put(shelved, published) {
-                    Ok(()) => {
-                        published.class(class).returned.bump();
-                        return true;
-                    }
+                    Ok(()) => return true,
                     Err(Refused::Reservation(back) | Refused::Full(back)) => {
                         drop(owner);
                         return self.keep_slow(back);
@@ -307,7 +363,6 @@ impl Shared {
     fn keep_slow(&self, mut shelved: Shelved) -> bool {
         let mut garbage = Vec::new();
         let mut dropped = Dropped::default();
-        let class = shelved.class;
         let cap = self.settings.thread_bytes;
         let kept = loop {
             let Some(mine) = self.mine(&mut garbage) else {
@@ -324,10 +379,7 @@ impl Shared {
                 break self.keep_in_depot(shelved, &mut dropped);
             }
             match shelf.put(shelved, published) {
-                Ok(()) => {
-                    published.class(class).returned.bump();
-                    break true;
-                }
+                Ok(()) => break true,
                 Err(Refused::Full(back)) => {
                     shelf.evict_oldest(&self.depots, published);
                     shelved = back;
