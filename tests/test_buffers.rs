@@ -99,6 +99,57 @@ fn a_thread_holding_more_buffers_than_its_shelf_keeps_loses_none() {
 
 #[test]
 #[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_thread_whose_shelf_spilled_takes_its_buffers_back_several_at_a_time() {
+    let pool = BufferPool::new();
+    let held: Vec<Buffer<'_>> = (0..64).map(|_| pool.get(4096)).collect();
+    let order: Vec<*const u8> = held.iter().map(|buf| buf.as_ptr()).collect();
+    drop(held); // the shelf keeps 32; the 32 returned first went to the depot
+    assert_eq!(pool.stats().thread_cached_bytes, 32 * 4096);
+    // The shelf's 32, newest first.
+    let mut again: Vec<Buffer<'_>> = (0..32).map(|_| pool.get(4096)).collect();
+    assert_eq!(pool.stats().thread_cached_bytes, 0);
+    // Past the shelf: one trip to the depot brings back a quarter of a shelf, and the
+    // depot's newest comes out first.
+    again.push(pool.get(4096));
+    assert_eq!(again[32].as_ptr(), order[31], "the depot's newest first");
+    let stats = pool.stats();
+    assert_eq!(
+        stats.thread_cached_bytes,
+        7 * 4096,
+        "the next seven wait on the shelf: {stats}"
+    );
+    again.extend((0..7).map(|_| pool.get(4096)));
+    let ptrs: Vec<*const u8> = again[33..].iter().map(|buf| buf.as_ptr()).collect();
+    let expected: Vec<*const u8> = order[24..31].iter().rev().copied().collect();
+    assert_eq!(ptrs, expected, "then the rest of the trip, newest first");
+    drop(again);
+    let stats = pool.stats();
+    let row = class(&stats, 4096);
+    assert_eq!(row.created, 64, "no buffer made twice: {stats}");
+    assert_eq!((row.requests, row.reused, row.returned), (104, 40, 104));
+    assert_eq!(row.idle, 64);
+    assert_balanced(&stats);
+}
+
+#[test]
+fn a_thread_that_never_spilled_takes_one_buffer_from_the_depot() {
+    let pool = BufferPool::new();
+    // Another thread's buffers reach the depot when it exits.
+    thread::scope(|s| {
+        s.spawn(|| drop((0..8).map(|_| pool.get(4096)).collect::<Vec<_>>()));
+    });
+    let buf = pool.get(4096);
+    let stats = pool.stats();
+    assert_eq!(
+        stats.thread_cached_bytes, 0,
+        "the depot's other buffers stay there for every thread: {stats}"
+    );
+    assert_eq!(class(&stats, 4096).idle, 7);
+    drop(buf);
+}
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
 fn a_buffer_that_grew_moves_to_the_class_of_its_new_capacity() {
     let pool = BufferPool::new();
     let mut buf = pool.get(4096);

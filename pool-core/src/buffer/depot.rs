@@ -8,9 +8,10 @@
 //! makes its stack the new victims, so a buffer nobody asks for is freed by the second
 //! sweep.
 
-use super::shelf::Shelved;
+use super::shelf::{MAX_SHELVED, Shelved};
 use crate::budget::Quota;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
+use arrayvec::ArrayVec;
 use std::mem;
 
 #[derive(Debug, Default)]
@@ -39,6 +40,9 @@ impl ClassDepot {
         self.bytes.store(stacks.bytes, Ordering::Relaxed);
     }
 }
+
+/// Buffers taken from a depot in one trip, newest first: at most a quarter of a shelf.
+pub(crate) type Refill = ArrayVec<Vec<u8>, { MAX_SHELVED / 4 }>;
 
 /// Every class's depot locked (see [`Depots::lock_all`]); unlocked on drop.
 pub(crate) struct AllLocked<'a>(
@@ -163,6 +167,72 @@ impl Depots {
             stacks.primary.push(shelved.buf);
         }
         depot.publish(&stacks);
+    }
+
+    /// [`take_reserved`](Depots::take_reserved) for several (none of them victims): one
+    /// lock for each run of buffers of one class.
+    pub(crate) fn take_reserved_many(&self, batch: impl IntoIterator<Item = Shelved>) {
+        let mut bytes = 0usize;
+        let mut locked: Option<(usize, MutexGuard<'_, Stacks>)> = None;
+        for shelved in batch {
+            let capacity = shelved.buf.capacity();
+            bytes = bytes.saturating_add(capacity);
+            let stacks = match &mut locked {
+                Some((class, stacks)) if *class == shelved.class => stacks,
+                _ => {
+                    if let Some((class, stacks)) = locked.take() {
+                        self.classes[class].publish(&stacks);
+                    }
+                    let stacks = lock(&self.classes[shelved.class].stacks);
+                    &mut locked.insert((shelved.class, stacks)).1
+                }
+            };
+            stacks.bytes = stacks.bytes.saturating_add(capacity);
+            stacks.primary.push(shelved.buf);
+        }
+        if let Some((class, stacks)) = locked {
+            self.classes[class].publish(&stacks);
+        }
+        self.leave_shelves(bytes);
+    }
+
+    /// Up to `count` idle buffers of class `class`, newest first, in one lock: the first
+    /// whatever its size, the others while their bytes fit `bytes` (a shelf's room). Their
+    /// bytes leave the budget.
+    pub(crate) fn take_many(&self, class: usize, count: usize, bytes: usize) -> Refill {
+        let mut taken = Refill::new();
+        let depot = &self.classes[class];
+        if count == 0 || depot.count.load(Ordering::Relaxed) == 0 {
+            return taken;
+        }
+        let mut room = bytes;
+        let mut stacks = lock(&depot.stacks);
+        while taken.len() < count && !taken.is_full() {
+            let newest = stacks.primary.last().or_else(|| stacks.victims.last());
+            let Some(capacity) = newest.map(Vec::capacity) else {
+                break;
+            };
+            if !taken.is_empty() {
+                if capacity > room {
+                    break;
+                }
+                room -= capacity;
+            }
+            let Some(buf) = stacks.primary.pop().or_else(|| stacks.victims.pop()) else {
+                break;
+            };
+            stacks.bytes = stacks.bytes.saturating_sub(capacity);
+            taken.push(buf);
+        }
+        depot.publish(&stacks);
+        drop(stacks);
+        self.budget.release(
+            taken
+                .iter()
+                .map(Vec::capacity)
+                .fold(0, usize::saturating_add),
+        );
+        taken
     }
 
     /// Keeps a buffer no reservation covers, if the budget allows once the class's victims

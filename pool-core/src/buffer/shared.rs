@@ -10,7 +10,7 @@
 
 use super::calibrate::{Calibration, Calibrator};
 use super::classes::Classes;
-use super::depot::{Depots, Dropped};
+use super::depot::{Depots, Dropped, Refill};
 use super::shelf::{MAX_SHELVED, Published, Refused, Shelf, Shelved};
 use super::stats::{BufferStats, ClassStats};
 use crate::reset::ZeroFill;
@@ -135,16 +135,48 @@ impl Shared {
             if let Some(shelved) = shelf.take(self.servers(class), published) {
                 return shelved.lend();
             }
-            drop(owner);
-            // The shelf has nothing that fits: the depots next, without looking the shelf
-            // up again (a thread holding more buffers than its shelf keeps comes here on
-            // every get past the shelf).
-            if let Some(found) = self.take_from_depots(class) {
-                return found;
-            }
-            return self.take_slow(class, true);
+            return self.take_past_shelf(class, owner);
         }
         self.take_slow(class, false)
+    }
+
+    /// A get this thread's shelf cannot serve: the depots next, without looking the shelf up
+    /// again (a thread holding more buffers than its shelf keeps comes here on every get
+    /// past the shelf). If the shelf spilled, one trip to a depot brings back several
+    /// buffers, the rest kept on the shelf for the gets after this one.
+    #[inline(never)]
+    fn take_past_shelf(&self, class: usize, mut owner: MyOwner<'_>) -> (Vec<u8>, usize) {
+        let (shelf, published) = owner.parts();
+        let (count, bytes) = shelf.room_to_refill();
+        if count > 0 {
+            for server in self.servers(class) {
+                let mut taken = self
+                    .depots
+                    .take_many(server, count.saturating_add(1), bytes);
+                if taken.is_empty() {
+                    continue;
+                }
+                let first = taken.remove(0);
+                // Newest first: the next newest goes on top, for the next get.
+                let mut left_over = Refill::new();
+                for buf in taken.into_iter().rev() {
+                    if let Err(buf) = shelf.put_refilled(server, buf, published) {
+                        left_over.push(buf);
+                    }
+                }
+                drop(owner);
+                self.counters[server].reused.bump();
+                // Dropped outside the shelf; never happens (`room_to_refill` bounds them),
+                // so not counted.
+                drop(left_over);
+                return (first, server);
+            }
+        }
+        drop(owner);
+        if let Some(found) = self.take_from_depots(class) {
+            return found;
+        }
+        self.take_slow(class, true)
     }
 
     /// An idle buffer from the depots of the classes that can serve `class`.
@@ -381,7 +413,7 @@ impl Shared {
             match shelf.put(shelved, published) {
                 Ok(()) => break true,
                 Err(Refused::Full(back)) => {
-                    shelf.evict_oldest(&self.depots, published);
+                    shelf.evict_oldest_many(1, &self.depots, published);
                     shelved = back;
                 }
                 Err(Refused::Reservation(back)) => {

@@ -65,6 +65,10 @@ pub(crate) struct Shelf {
     reserved: usize,
     /// The sweep this shelf last aged to.
     epoch: u64,
+    /// The shelf was full and sent buffers to the depots since it last aged: its thread
+    /// holds more buffers at once than a shelf keeps, so a get it cannot serve takes several
+    /// back in one trip to a depot ([`room_to_refill`](Shelf::room_to_refill)).
+    spilled: bool,
 }
 
 /// What a shelf publishes for statistics: written only by whoever holds the shelf, read by
@@ -134,6 +138,14 @@ impl Published {
         }
     }
 
+    /// A buffer of `class` came to the shelf from its depot.
+    #[inline(always)]
+    fn shelve_class(&self, class: usize, bytes: usize) {
+        if let Some(figures) = self.figures(class) {
+            Self::shelve(figures, bytes);
+        }
+    }
+
     /// A buffer of `class` left the shelf for its depot or for garbage.
     #[inline(always)]
     fn unshelve_class(&self, class: usize, bytes: usize) {
@@ -181,6 +193,7 @@ impl Shelf {
             held: 0,
             reserved: 0,
             epoch,
+            spilled: false,
         }
     }
 
@@ -192,6 +205,42 @@ impl Shelf {
     /// Whether the shelf has as many buffers as it keeps (victims aside).
     pub(crate) fn is_full(&self) -> bool {
         self.recent.is_full()
+    }
+
+    /// How many buffers, and how many bytes of them, a get that missed may bring from a
+    /// depot to keep here for the gets after it: none unless the shelf spilled (its thread
+    /// holds more buffers than it keeps); then as many as it has room for within its
+    /// reservation, which they need not grow.
+    pub(crate) fn room_to_refill(&self) -> (usize, usize) {
+        if !self.spilled {
+            return (0, 0);
+        }
+        (
+            MAX_SHELVED - self.recent.len(),
+            self.reserved.saturating_sub(self.held),
+        )
+    }
+
+    /// Keeps a buffer brought from `class`'s depot, within
+    /// [`room_to_refill`](Shelf::room_to_refill): not counted as returned (it was, when it
+    /// first came back), and on top, so the next get takes it.
+    /// Hands the buffer back if the shelf has no room for it after all.
+    pub(crate) fn put_refilled(
+        &mut self,
+        class: usize,
+        buf: Vec<u8>,
+        published: &Published,
+    ) -> Result<(), Vec<u8>> {
+        let bytes = buf.capacity();
+        if self.held.saturating_add(bytes) > self.reserved {
+            return Err(buf);
+        }
+        self.recent
+            .try_push(Shelved { class, buf })
+            .map_err(|full| full.element().buf)?;
+        self.held += bytes;
+        published.shelve_class(class, bytes);
+        Ok(())
     }
 
     // === the owner's fast path ===
@@ -313,16 +362,23 @@ impl Shelf {
         depots: &Depots,
         published: &Published,
     ) {
+        self.spilled = true;
         let mut left = count;
         while left > 0 && !self.victims.is_empty() {
             self.evict_oldest(depots, published);
             left -= 1;
         }
-        let mut recent = mem::take(&mut self.recent);
-        for shelved in recent.drain(..left.min(recent.len())) {
-            self.send_to_depot(shelved, false, depots, published);
+        // In batches of a quarter of a shelf, each in place (a whole shelf moved is 1 KiB).
+        while left > 0 && !self.recent.is_empty() {
+            let batch = left.min(self.recent.len()).min(MAX_SHELVED / 4);
+            let mut leaving: ArrayVec<Shelved, { MAX_SHELVED / 4 }> =
+                self.recent.drain(..batch).collect();
+            for shelved in &leaving {
+                self.give_up(shelved, published);
+            }
+            depots.take_reserved_many(leaving.drain(..));
+            left -= batch;
         }
-        self.recent = recent;
     }
 
     /// Hands an evicted buffer to its class's depot with its share of the reservation.
@@ -333,12 +389,17 @@ impl Shelf {
         depots: &Depots,
         published: &Published,
     ) {
+        self.give_up(&shelved, published);
+        depots.take_reserved(shelved, victim);
+    }
+
+    /// Accounts for `shelved` leaving for its depot with its share of the reservation.
+    fn give_up(&mut self, shelved: &Shelved, published: &Published) {
         let bytes = shelved.buf.capacity();
         self.held = self.held.saturating_sub(bytes);
         self.reserved = self.reserved.saturating_sub(bytes);
         published.unshelve_class(shelved.class, bytes);
         published.reserved.store(self.reserved, Ordering::Relaxed);
-        depots.take_reserved(shelved, victim);
     }
 
     // === aging, collecting, dropping: the cache lock is held ===
@@ -369,6 +430,7 @@ impl Shelf {
         self.reserved = self.held;
         published.reserved.store(self.reserved, Ordering::Relaxed);
         self.epoch = epoch;
+        self.spilled = false;
     }
 
     fn discard(&mut self, list: ShelfList, published: &Published, garbage: &mut Vec<Shelved>) {
@@ -416,5 +478,6 @@ impl Shelf {
     pub(crate) fn reuse(&mut self, epoch: u64) {
         debug_assert_eq!(self.held, 0, "a collected shelf is empty");
         self.epoch = epoch;
+        self.spilled = false;
     }
 }
