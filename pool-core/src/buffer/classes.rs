@@ -36,6 +36,12 @@ impl Classes {
         self.sizes[class]
     }
 
+    /// Whether `class` is a class and its buffers have capacity `capacity`.
+    #[inline]
+    pub(crate) fn has_size(&self, class: usize, capacity: usize) -> bool {
+        self.sizes.get(class) == Some(&capacity)
+    }
+
     pub(crate) fn sizes(&self) -> &[usize] {
         &self.sizes
     }

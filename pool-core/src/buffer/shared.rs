@@ -115,7 +115,7 @@ impl Shared {
     // === the get path ===
 
     /// A buffer for a request of `len` bytes, and the class it came from.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&self, len: usize) -> (Vec<u8>, usize) {
         let class = self.classes.for_request(len);
         if class == self.beyond() {
@@ -257,13 +257,15 @@ impl Shared {
         if self.settings.zero_on_return || unwinding {
             return self.give_back_with_care(buf, origin, unwinding);
         }
+        // Back with the capacity its class gave it (the usual case: a buffer that grew, or
+        // came in through `put` with another capacity, is classified again, out of line).
         let capacity = buf.capacity();
-        match self.classes.for_capacity(capacity) {
-            Some(class) if class == origin && capacity <= self.keep_max.load(Ordering::Relaxed) => {
-                self.keep_at_hand(buf, class)
-            }
-            _ => self.keep_reclassified(buf, origin),
+        if self.classes.has_size(origin, capacity)
+            && capacity <= self.keep_max.load(Ordering::Relaxed)
+        {
+            return self.keep_at_hand(buf, origin);
         }
+        self.keep_reclassified(buf, origin)
     }
 
     /// [`give_back_from_guard`](Shared::give_back_from_guard) for a pool that zeroes
