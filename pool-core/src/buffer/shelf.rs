@@ -7,6 +7,12 @@
 //! thread's idle memory is the same whatever sizes it sees, and in entries, so a get scans
 //! little. What does not fit goes, oldest first, to the shared depot of its class.
 //!
+//! A thread that holds more buffers at once than its shelf keeps (an async worker whose tasks
+//! each hold one) trades with the depots in batches: a full shelf sends its oldest quarter,
+//! and once it has, a get it cannot serve brings back up to a quarter of a shelf in one trip.
+//! A thread that never spilled takes one buffer at a time, so the depots' buffers stay there
+//! for every thread.
+//!
 //! Aging as for every level: a sweep turns the list into this thread's victims and drops the
 //! previous victims (unless a get took them back first).
 //!
@@ -14,7 +20,8 @@
 //! exactly what a return needs and never past the thread's cap, so the budget stays exact
 //! without a shared write on the hot path.
 //!
-//! Nothing here runs user code (a buffer is a `Vec<u8>`), and nothing locks.
+//! Nothing here runs user code (a buffer is a `Vec<u8>`), and nothing locks but the depots'
+//! own locks, one class at a time, which an owner inside its shelf may take.
 
 use super::depot::Depots;
 use crate::stats::OwnedCounter;
