@@ -44,6 +44,9 @@ impl ClassDepot {
 /// Buffers taken from a depot in one trip, newest first: at most a quarter of a shelf.
 pub(crate) type Refill = ArrayVec<Vec<u8>, { MAX_SHELVED / 4 }>;
 
+/// Buffers a shelf sends to the depots in one batch: at most a quarter of a shelf.
+pub(crate) type Evicted = ArrayVec<Shelved, { MAX_SHELVED / 4 }>;
+
 /// Every class's depot locked (see [`Depots::lock_all`]); unlocked on drop.
 pub(crate) struct AllLocked<'a>(
     #[allow(dead_code, reason = "held for its locks")] Vec<MutexGuard<'a, Stacks>>,
@@ -170,13 +173,18 @@ impl Depots {
     }
 
     /// [`take_reserved`](Depots::take_reserved) for several (none of them victims): one
-    /// lock for each run of buffers of one class.
-    pub(crate) fn take_reserved_many(&self, batch: impl IntoIterator<Item = Shelved>) {
-        let mut bytes = 0usize;
+    /// lock for each run of buffers of one class. As there, the shelves' figure drops first,
+    /// so a statistics snapshot between the two never counts a buffer twice.
+    pub(crate) fn take_reserved_many(&self, batch: Evicted) {
+        self.leave_shelves(
+            batch
+                .iter()
+                .map(|shelved| shelved.buf.capacity())
+                .fold(0, usize::saturating_add),
+        );
         let mut locked: Option<(usize, MutexGuard<'_, Stacks>)> = None;
         for shelved in batch {
             let capacity = shelved.buf.capacity();
-            bytes = bytes.saturating_add(capacity);
             let stacks = match &mut locked {
                 Some((class, stacks)) if *class == shelved.class => stacks,
                 _ => {
@@ -193,7 +201,6 @@ impl Depots {
         if let Some((class, stacks)) = locked {
             self.classes[class].publish(&stacks);
         }
-        self.leave_shelves(bytes);
     }
 
     /// Up to `count` idle buffers of class `class`, newest first, in one lock: the first

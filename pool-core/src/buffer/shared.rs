@@ -165,9 +165,14 @@ impl Shared {
                     }
                 }
                 drop(owner);
-                self.counters[server].reused.bump();
-                // Dropped outside the shelf; never happens (`room_to_refill` bounds them),
-                // so not counted.
+                let counters = &self.counters[server];
+                counters.reused.bump();
+                // `room_to_refill` bounds the trip, so the shelf has room for all of them; if
+                // it ever had not, the rest are dropped here, outside the shelf, and counted.
+                debug_assert!(left_over.is_empty(), "the shelf has room for the refill");
+                for _ in &left_over {
+                    counters.over_limit.bump();
+                }
                 drop(left_over);
                 return (first, server);
             }
@@ -257,8 +262,8 @@ impl Shared {
         if self.settings.zero_on_return || unwinding {
             return self.give_back_with_care(buf, origin, unwinding);
         }
-        // Back with the capacity its class gave it (the usual case: a buffer that grew, or
-        // came in through `put` with another capacity, is classified again, out of line).
+        // The usual case: back with the capacity its class gave it. A buffer that grew, or
+        // came in through `put` with another capacity, is classified again, out of line.
         let capacity = buf.capacity();
         if self.classes.has_size(origin, capacity)
             && capacity <= self.keep_max.load(Ordering::Relaxed)

@@ -23,7 +23,7 @@
 //! Nothing here runs user code (a buffer is a `Vec<u8>`), and nothing locks but the depots'
 //! own locks, one class at a time, which an owner inside its shelf may take.
 
-use super::depot::Depots;
+use super::depot::{Depots, Evicted};
 use crate::stats::OwnedCounter;
 use crate::sync::{AtomicUsize, Ordering};
 use arrayvec::ArrayVec;
@@ -378,12 +378,11 @@ impl Shelf {
         // In batches of a quarter of a shelf, each in place (a whole shelf moved is 1 KiB).
         while left > 0 && !self.recent.is_empty() {
             let batch = left.min(self.recent.len()).min(MAX_SHELVED / 4);
-            let mut leaving: ArrayVec<Shelved, { MAX_SHELVED / 4 }> =
-                self.recent.drain(..batch).collect();
+            let leaving: Evicted = self.recent.drain(..batch).collect();
             for shelved in &leaving {
                 self.give_up(shelved, published);
             }
-            depots.take_reserved_many(leaving.drain(..));
+            depots.take_reserved_many(leaving);
             left -= batch;
         }
     }
