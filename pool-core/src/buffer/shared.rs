@@ -510,12 +510,15 @@ impl Shared {
         )
     }
 
-    /// Moves exited threads' shelves to the depots (the caller holds the cache lock).
+    /// Moves exited threads' shelves to the depots (the caller holds the cache lock), and
+    /// counts what aged out on the way: only what this call added to `garbage`, which a slow
+    /// path may already have filled (and counted) on an earlier turn of its loop.
     fn collect_exited(&self, shelves: &mut Shelves, garbage: &mut Vec<Shelved>) {
+        let start = garbage.len();
         shelves.collect_exited(|shelf, published, epoch| {
             shelf.flush(epoch, &self.depots, published, garbage);
         });
-        self.count_aged_out(garbage);
+        self.count_aged_out(&garbage[start..]);
     }
 
     /// The owner, whose shelf a sweep marked, ages it under the cache lock.
@@ -728,5 +731,39 @@ impl Drop for Shared {
 impl crate::aging::Sweep for Shared {
     fn sweep(&self) {
         Shared::sweep(self);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::limits::UNLIMITED;
+
+    #[test]
+    fn collecting_exited_shelves_counts_only_what_it_ages_out() {
+        let shared = Shared::new(
+            Classes::new(vec![4096]),
+            UNLIMITED,
+            Settings {
+                thread_bytes: 1 << 20,
+                borrow: 0,
+                zero_on_return: false,
+                auto_calibrate: false,
+                trim_on_sweep: false,
+            },
+        );
+        // A slow path's garbage from an earlier turn of its loop (an owner that aged its own
+        // shelf), already counted there.
+        let mut garbage = vec![Shelved {
+            class: 0,
+            buf: Vec::with_capacity(4096),
+        }];
+        shared.collect_exited(&mut shared.shelves.lock(), &mut garbage);
+        assert_eq!(
+            shared.counters[0].aged_out.get(),
+            0,
+            "a buffer aged out earlier is not counted again"
+        );
+        assert_eq!(garbage.len(), 1);
     }
 }
