@@ -257,6 +257,56 @@ fn zero_runs_before_reset_and_max_capacity_after() {
     assert_eq!(steps.retained_bytes(), 3 + 2 + 1);
 }
 
+thread_local! {
+    /// The steps of [`Wiped`]'s reset, across its fields.
+    static WIPE_ORDER: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Logs its steps, with its name, in [`WIPE_ORDER`].
+struct Named(&'static str);
+
+impl Reset for Named {
+    fn reset(&mut self) {
+        WIPE_ORDER.with_borrow_mut(|order| order.push(format!("reset {}", self.0)));
+    }
+}
+
+impl ZeroFill for Named {
+    fn zero_fill(&mut self) {
+        WIPE_ORDER.with_borrow_mut(|order| order.push(format!("zero {}", self.0)));
+    }
+}
+
+#[derive(Reset)]
+struct Wiped {
+    plain: Named,
+    #[reset(zero)]
+    secret: Named,
+    #[reset(zero)]
+    key: Named,
+}
+
+#[test]
+fn every_zero_field_is_wiped_before_any_field_is_reset() {
+    // So a reset that panics in an earlier field leaves no secret behind.
+    let mut wiped = Wiped {
+        plain: Named("plain"),
+        secret: Named("secret"),
+        key: Named("key"),
+    };
+    wiped.reset();
+    assert_eq!(
+        WIPE_ORDER.take(),
+        [
+            "zero secret",
+            "zero key",
+            "reset plain",
+            "reset secret",
+            "reset key"
+        ]
+    );
+}
+
 // === a channel end and a lock: `with` and the `Mutex` impl ===
 
 fn drain_receiver(rx: &mut Receiver<u8>) {

@@ -330,3 +330,26 @@ fn a_too_large_put_while_unwinding_whose_drop_panics_is_contained() {
         "{stats}"
     );
 }
+
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_guard_dropped_while_unwinding_whose_reset_and_drop_panic_is_contained() {
+    // The guard's drop resets the object (to wipe it) and drops it, both panicking, while
+    // the thread unwinds: either escaping would abort the whole test process.
+    let pool: Pool<DoublyBad> = Pool::new();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut guard = pool.get();
+        guard.armed = true;
+        panic!("the first panic");
+    }));
+    let message = result.expect_err("the first panic continues");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"the first panic"));
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.discarded.panicked, stats.idle, stats.in_use()),
+        (1, 0, 0),
+        "dropped and counted: {stats}"
+    );
+    drop(pool.get());
+    assert_eq!(pool.stats().idle, 1, "the pool goes on");
+}

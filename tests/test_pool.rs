@@ -179,7 +179,7 @@ fn a_panicking_reset_drops_the_object_and_the_pool_stays_usable() {
 }
 
 #[test]
-fn a_guard_dropped_while_unwinding_discards_its_object_without_reset() {
+fn a_guard_dropped_while_unwinding_wipes_its_object_and_drops_it() {
     let counts = Counts::new();
     let pool = Pool::with_init(Tracked::maker(&counts));
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -188,11 +188,17 @@ fn a_guard_dropped_while_unwinding_discards_its_object_without_reset() {
         panic!("user code fails halfway through");
     }));
     assert!(result.is_err());
-    assert_eq!(counts.resets(), 0, "a half-modified object is not reset");
-    assert_eq!(counts.drops(), 1, "it is dropped");
-    assert_eq!(pool.stats().discarded.panicked, 1);
+    assert_eq!(counts.resets(), 1, "reset once, to wipe what a reset wipes");
+    assert_eq!(
+        counts.drops(),
+        1,
+        "then dropped: a half-modified object is not pooled"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.discarded.panicked, stats.idle), (1, 0));
     let mut t = pool.get();
     t.use_it();
+    assert_eq!(pool.stats().created, 2, "the next get makes a new object");
 }
 
 #[test]

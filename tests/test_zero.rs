@@ -1,10 +1,11 @@
-//! `BufferPool::zero_on_return`: no buffer that held a user's bytes goes back to the
-//! allocator with those bytes in it, whether the pool keeps it or drops it.
+//! `BufferPool::zero_on_return` and `#[reset(zero)]` in a `Pool`: no buffer that held a
+//! user's bytes goes back to the allocator with those bytes in it, whether the pool keeps it
+//! or drops it.
 //!
 //! This binary's global allocator looks inside every block freed while a test watches, for
 //! the marker the tests write. Freed memory is what `malloc` hands out next, to any code.
 
-use pool_core::BufferPool;
+use pool_core::{BufferPool, Pool, Reset};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -74,11 +75,19 @@ fn fill(buf: &mut Vec<u8>) {
     while buf.len() < buf.capacity() {
         buf.extend_from_slice(MARKER);
     }
+    // A reused buffer is watched once: its block is freed once.
+    let address = buf.as_ptr() as usize;
+    if WATCHED
+        .iter()
+        .any(|slot| slot.load(Ordering::Relaxed) == address)
+    {
+        return;
+    }
     let slot = WATCHED
         .iter()
         .find(|slot| slot.load(Ordering::Relaxed) == 0)
         .expect("a free slot");
-    slot.store(buf.as_ptr() as usize, Ordering::Relaxed);
+    slot.store(address, Ordering::Relaxed);
 }
 
 /// Every way a buffer can leave the user: kept, dropped by a panic, too large, too small,
@@ -134,5 +143,129 @@ fn without_zero_on_return_the_bytes_reach_the_allocator() {
         every_return_path(&buffers);
         drop(buffers);
     });
+    assert!(freed >= 3, "{freed} blocks freed with the marker");
+}
+
+/// A session whose key is a secret, and a tripwire whose reset panics once armed. The
+/// tripwire comes first, so a wipe that ran with the key's own reset would never run.
+#[derive(Reset)]
+struct Session {
+    #[reset(with = trip)]
+    tripwire: bool,
+    #[reset(zero)]
+    key: Vec<u8>,
+}
+
+/// The same session without `zero`: the control.
+#[derive(Reset)]
+struct PlainSession {
+    #[reset(with = trip)]
+    tripwire: bool,
+    key: Vec<u8>,
+}
+
+fn trip(armed: &mut bool) {
+    if std::mem::take(armed) {
+        panic!("the tripwire's reset fails");
+    }
+}
+
+/// Gives both session types the same paths.
+trait Secretive: Reset + Send + Sync + 'static {
+    fn new() -> Self;
+    fn parts(&mut self) -> (&mut bool, &mut Vec<u8>);
+}
+
+impl Secretive for Session {
+    fn new() -> Self {
+        Self {
+            tripwire: false,
+            key: Vec::with_capacity(4096),
+        }
+    }
+    fn parts(&mut self) -> (&mut bool, &mut Vec<u8>) {
+        (&mut self.tripwire, &mut self.key)
+    }
+}
+
+impl Secretive for PlainSession {
+    fn new() -> Self {
+        Self {
+            tripwire: false,
+            key: Vec::with_capacity(4096),
+        }
+    }
+    fn parts(&mut self) -> (&mut bool, &mut Vec<u8>) {
+        (&mut self.tripwire, &mut self.key)
+    }
+}
+
+/// Every way a pooled object can leave its user: kept, its guard (borrowed or owned) dropped
+/// by a panic, its reset panicking in another field, too large, over the idle limit; then
+/// the pool ages out and is dropped.
+fn every_object_return_path<S: Secretive>() {
+    let pool = std::sync::Arc::new(
+        Pool::builder()
+            .init(S::new)
+            .max_idle(1)
+            .max_object_bytes(16 * 1024)
+            .build(),
+    );
+    let mut kept = pool.get();
+    fill(kept.parts().1);
+    drop(kept);
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let mut torn = pool.get();
+        fill(torn.parts().1);
+        panic!("the request fails halfway");
+    }));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let mut torn = pool.get_owned();
+        fill(torn.parts().1);
+        panic!("the task fails halfway");
+    }));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let mut tripped = pool.get();
+        let (tripwire, key) = tripped.parts();
+        *tripwire = true;
+        fill(key);
+    }));
+    let mut grown = pool.get();
+    grown.parts().1.reserve_exact(20 * 1024); // past max_object_bytes
+    fill(grown.parts().1);
+    drop(grown);
+    let (mut first, mut second) = (pool.get(), pool.get());
+    fill(first.parts().1);
+    fill(second.parts().1);
+    drop(first);
+    drop(second); // over max_idle(1)
+    pool.sweep();
+    pool.sweep();
+    let discarded = pool.stats().discarded;
+    assert_eq!(
+        (
+            discarded.panicked,
+            discarded.too_large,
+            discarded.over_limit
+        ),
+        (3, 1, 1),
+        "{}",
+        pool.stats()
+    );
+}
+
+#[test]
+fn reset_zero_wipes_every_object_that_comes_back_kept_or_dropped() {
+    let freed = freed_with_marker(every_object_return_path::<Session>);
+    assert_eq!(
+        freed, 0,
+        "no block went back to the allocator with the marker in it"
+    );
+}
+
+#[test]
+fn without_reset_zero_the_bytes_reach_the_allocator() {
+    // The control: the guards dropped by a panic and the tripped reset free the marker.
+    let freed = freed_with_marker(every_object_return_path::<PlainSession>);
     assert!(freed >= 3, "{freed} blocks freed with the marker");
 }

@@ -23,8 +23,9 @@ use std::ops::{Deref, DerefMut};
 ///
 /// Dropping the guard runs `T::reset`. If that panics, the object is dropped instead of
 /// pooled and the panic continues. A guard dropped while its thread is already unwinding
-/// does not reset at all: the object may be half-modified, so it is dropped, and nothing
-/// in the drop can panic a second time.
+/// never pools its object, which may be half-modified: it resets it only to wipe it (so a
+/// `#[reset(zero)]` field is zeroed before its memory goes back to the allocator), then drops
+/// it, and nothing in the drop can panic a second time.
 ///
 /// A guard cannot outlive its pool:
 ///

@@ -163,10 +163,10 @@
 //!
 //! # Panics
 //!
-//! If `reset` panics, the object is dropped, not pooled, and the pool stays usable; a
-//! guard dropped while its thread unwinds drops its object without resetting it (it may be
-//! half-modified), while `put` and `prefill` called then (from a `Drop` giving resources
-//! back) keep their whole objects as usual. A
+//! If `reset` panics, the object is dropped, not pooled, and the pool stays usable. A guard
+//! dropped while its thread unwinds never pools its object (it may be half-modified): it
+//! resets it only to wipe it, catching a panic there, then drops it. `put` and `prefill`
+//! called then (from a `Drop` giving resources back) keep their whole objects as usual. A
 //! panicking `Drop` of an object the pool discards (aged out, over a limit, or with the
 //! pool) does not stop the others from being dropped; the first panic continues after.
 //! No user code runs while the pool holds a lock or is inside a thread cache.

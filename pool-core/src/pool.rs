@@ -404,7 +404,7 @@ impl<T: Reset> Pool<T> {
     pub(crate) fn recycle(&self, kept: Kept<T>) {
         if std::thread::panicking() {
             // The guard is dropped by unwinding: the object may be half-modified.
-            self.discard_panicked(kept);
+            self.discard_unwound(kept);
             return;
         }
         self.reset_and_keep(kept);
@@ -568,6 +568,17 @@ impl<T: Reset> Pool<T> {
         // (`put` from a `Drop` during a panic), where it would abort the process.
         drop_each(std::iter::once(kept));
         false
+    }
+
+    /// Drops the object of a guard dropped by unwinding, never to be pooled (it may be
+    /// half-modified), after a reset that only scrubs it: what a reset wipes (a
+    /// `#[reset(zero)]` secret above all) must not reach the allocator's next user, who may
+    /// be this pool's `init`. A panic of that reset is caught, as one escaping a drop during
+    /// unwinding would abort the process.
+    #[cold]
+    fn discard_unwound(&self, mut kept: Kept<T>) {
+        let _ = catch_unwind(AssertUnwindSafe(|| kept.value_mut().reset()));
+        self.discard_panicked(kept);
     }
 
     #[cold]

@@ -95,11 +95,12 @@ fn respan_member(member: &Member, span: Span) -> Member {
 
 impl Cx {
     fn impl_struct(&mut self, input: &Struct) -> (TokenStream, Option<TokenStream>) {
-        let steps = input
-            .fields
-            .iter()
-            .map(|field| self.reset_field(field, &Access::SelfField(&field.member)));
-        let reset = quote!(#(#steps)*);
+        let reset = self.reset_fields(
+            input
+                .fields
+                .iter()
+                .map(|field| (field, Access::SelfField(&field.member))),
+        );
         let retained = self.retained_sum(
             input
                 .fields
@@ -125,12 +126,13 @@ impl Cx {
             .collect();
 
         let in_place_pattern = binding_pattern(default, Field::touched);
-        let steps = default
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, field)| self.reset_field(field, &Access::Binding(binding(i))));
-        let in_place = quote!(#(#steps)*);
+        let in_place = self.reset_fields(
+            default
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| (field, Access::Binding(binding(i)))),
+        );
 
         let reset = if others.is_empty() && in_place.is_empty() {
             TokenStream::new()
@@ -178,7 +180,37 @@ impl Cx {
         (reset, retained)
     }
 
-    /// The steps that reset one field.
+    /// The steps that reset `fields`: first every `zero` field's wipe, then each field's
+    /// reset in order. Wiping first means a secret is gone even if another field's reset
+    /// (user code) panics, after which the pool drops the object without finishing.
+    fn reset_fields<'f>(
+        &mut self,
+        fields: impl Iterator<Item = (&'f Field<'f>, Access<'f>)>,
+    ) -> TokenStream {
+        let fields: Vec<_> = fields.collect();
+        let mut steps = TokenStream::new();
+        for (field, access) in &fields {
+            steps.extend(self.zero_field(field, access));
+        }
+        for (field, access) in &fields {
+            steps.extend(self.reset_field(field, access));
+        }
+        steps
+    }
+
+    /// The wipe of a `zero` field, or nothing.
+    fn zero_field(&mut self, field: &Field, access: &Access) -> TokenStream {
+        if field.attrs.zero.is_none() {
+            return TokenStream::new();
+        }
+        let krate = self.krate.clone();
+        let arg = access.by_mut(last_span(&field.original.ty));
+        let mut step = self.call(field, &quote!(#krate::ZeroFill), "zero_fill", Some(arg));
+        step.extend(quote!(;));
+        step
+    }
+
+    /// The steps that reset one field, its wipe aside ([`zero_field`](Cx::zero_field)).
     fn reset_field(&mut self, field: &Field, access: &Access) -> TokenStream {
         let attrs = &field.attrs;
         let ty = &field.original.ty;
@@ -203,11 +235,6 @@ impl Cx {
         }
 
         let mut steps = TokenStream::new();
-        if attrs.zero.is_some() {
-            let arg = access.by_mut(last_span(ty));
-            steps.extend(self.call(field, &quote!(#krate::ZeroFill), "zero_fill", Some(arg)));
-            steps.extend(quote!(;));
-        }
         let arg = access.by_mut(last_span(ty));
         steps.extend(self.call(field, &quote!(#krate::Reset), "reset", Some(arg)));
         steps.extend(quote!(;));
