@@ -78,3 +78,65 @@ fn guards_convert_and_display_like_what_they_hold() {
     AsMut::<String>::as_mut(&mut owned).push('x');
     assert_eq!(format!("{owned}"), "x");
 }
+
+thread_local! {
+    static KEPT_BUFFER: std::cell::RefCell<Option<pool_core::BufferOwned>> =
+        const { std::cell::RefCell::new(None) };
+    static KEPT_BODY: std::cell::RefCell<Option<Bytes>> = const { std::cell::RefCell::new(None) };
+    static USES_ON_EXIT: std::cell::RefCell<Option<UsesOnExit>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Gets, writes and returns buffers from a thread-local destructor.
+struct UsesOnExit(std::sync::Arc<BufferPool>);
+
+impl Drop for UsesOnExit {
+    fn drop(&mut self) {
+        let mut small = self.0.get(4096);
+        small.put_slice(b"bye");
+        drop(small);
+        let mut large = self.0.get_owned(100_000);
+        large.put_u8(1);
+        drop(large);
+    }
+}
+
+#[test]
+fn buffers_in_thread_locals_come_back_in_either_teardown_order() {
+    let buffers = std::sync::Arc::new(BufferPool::new());
+    for pool_first in [true, false] {
+        let buffers = std::sync::Arc::clone(&buffers);
+        thread::spawn(move || {
+            let keep_all = |buffers: &std::sync::Arc<BufferPool>| {
+                KEPT_BUFFER.set(Some(buffers.get_owned(4096)));
+                let mut body = buffers.get_owned(8192);
+                body.put_slice(b"abc");
+                KEPT_BODY.set(Some(body.freeze()));
+                USES_ON_EXIT.set(Some(UsesOnExit(std::sync::Arc::clone(buffers))));
+            };
+            if pool_first {
+                // The shelf's thread-local is set up first, so it is destroyed after the
+                // user's: everything comes back to this thread's shelf, then goes.
+                drop(buffers.get(4096));
+                keep_all(&buffers);
+            } else {
+                // The user's thread-locals first: their destructors run after the shelf's
+                // is gone, so returns fall back to the depots.
+                KEPT_BUFFER.set(None);
+                KEPT_BODY.set(None);
+                USES_ON_EXIT.set(None);
+                keep_all(&buffers);
+            }
+            // The `thread_local` crate used after, as tracing does.
+            thread_local::ThreadLocal::<u8>::new().get_or(|| 1);
+        })
+        .join()
+        .unwrap();
+    }
+    let stats = buffers.stats();
+    assert_eq!(stats.total.in_use(), 0, "every buffer came back: {stats}");
+    buffers.sweep();
+    buffers.sweep();
+    let stats = buffers.stats();
+    assert_eq!(stats.total.idle, 0, "and ages out: {stats}");
+}
