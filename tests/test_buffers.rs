@@ -132,6 +132,38 @@ fn a_thread_whose_shelf_spilled_takes_its_buffers_back_several_at_a_time() {
 }
 
 #[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn a_refill_leaves_the_depots_victims_to_age_out() {
+    // No borrowing: only the get below takes an 8 KiB buffer.
+    let pool = BufferPool::builder().borrow_classes(0).build();
+    // Eight 8 KiB buffers whose thread exits: the sweep below moves them to the depot, where
+    // they are victims. A plain `join`, which waits for the thread's exit to be reported.
+    let other = pool.clone();
+    thread::spawn(move || drop((0..8).map(|_| other.get(8192)).collect::<Vec<_>>()))
+        .join()
+        .unwrap();
+    // 4 KiB buffers of this thread's own, on its shelf and in the depot.
+    drop((0..40).map(|_| pool.get(4096)).collect::<Vec<_>>());
+    pool.sweep();
+    // This thread's shelf spills (33 returns at once), then has room again.
+    drop((0..33).map(|_| pool.get(4096)).collect::<Vec<_>>());
+    let out: Vec<_> = (0..10).map(|_| pool.get(4096)).collect();
+    // A shelf miss: one trip to the 8 KiB depot, which holds only victims. The one taken is
+    // used; the others must stay victims, not come to the shelf as if just returned.
+    let first = Buffer::into_inner(pool.get(8192));
+    drop(out);
+    pool.sweep(); // the second since the eight were last used
+    let stats = pool.stats();
+    let row = class(&stats, 8192);
+    assert_eq!(
+        (row.idle, row.discarded.aged_out),
+        (0, 7),
+        "idle two sweeps, the other seven are gone: {stats}"
+    );
+    drop(first);
+}
+
+#[test]
 fn a_thread_that_never_spilled_takes_one_buffer_from_the_depot() {
     let pool = BufferPool::new();
     drop(pool.get(4096)); // this thread has a shelf, with room reserved for one buffer

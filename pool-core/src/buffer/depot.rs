@@ -206,6 +206,10 @@ impl Depots {
     /// Up to `count` idle buffers of class `class`, newest first, in one lock: the first
     /// whatever its size, the others while their bytes fit `bytes` (a shelf's room). Their
     /// bytes leave the budget.
+    ///
+    /// The first is for a get, so it may be a victim, as for [`take`](Depots::take). The
+    /// others wait on a shelf as if just returned, so they come from the primary stack
+    /// alone: a victim moved there would lose its age and outlive the next sweep.
     pub(crate) fn take_many(&self, class: usize, count: usize, bytes: usize) -> Refill {
         let mut taken = Refill::new();
         let depot = &self.classes[class];
@@ -215,17 +219,25 @@ impl Depots {
         let mut room = bytes;
         let mut stacks = lock(&depot.stacks);
         while taken.len() < count && !taken.is_full() {
-            let newest = stacks.primary.last().or_else(|| stacks.victims.last());
+            let for_the_get = taken.is_empty();
+            let newest = match stacks.primary.last() {
+                None if for_the_get => stacks.victims.last(),
+                newest => newest,
+            };
             let Some(capacity) = newest.map(Vec::capacity) else {
                 break;
             };
-            if !taken.is_empty() {
+            if !for_the_get {
                 if capacity > room {
                     break;
                 }
                 room -= capacity;
             }
-            let Some(buf) = stacks.primary.pop().or_else(|| stacks.victims.pop()) else {
+            let popped = match stacks.primary.pop() {
+                None if for_the_get => stacks.victims.pop(),
+                popped => popped,
+            };
+            let Some(buf) = popped else {
                 break;
             };
             stacks.bytes = stacks.bytes.saturating_sub(capacity);
