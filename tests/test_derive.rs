@@ -428,6 +428,60 @@ fn bound_attribute_adds_where_clauses() {
     assert!(value.value.is_empty());
 }
 
+/// Recursive through a boxed slice: the field's own where-clause (`Box<[Tree<T>]>: Reset`)
+/// would be a cycle, so the impl is bounded by `value`'s `T: Reset` alone.
+#[derive(Reset)]
+struct Tree<T> {
+    value: T,
+    kids: Box<[Tree<T>]>,
+    #[reset(zero)]
+    label: Vec<u8>,
+}
+
+/// The same through `Self`, an array and a tuple.
+#[derive(Reset)]
+struct Nested<T> {
+    value: T,
+    pair: Option<Box<(Self, [Self; 1])>>,
+}
+
+#[test]
+fn recursive_generic_types_get_a_usable_impl() {
+    fn leaf(value: u32) -> Tree<u32> {
+        Tree {
+            value,
+            kids: Box::default(),
+            label: b"leaf".to_vec(),
+        }
+    }
+    let mut tree = Tree {
+        value: 7u32,
+        kids: vec![leaf(1), leaf(2)].into_boxed_slice(),
+        label: b"root".to_vec(),
+    };
+    tree.reset();
+    assert_eq!(tree.value, 0);
+    assert!(
+        tree.kids
+            .iter()
+            .all(|kid| kid.value == 0 && kid.label.is_empty())
+    );
+    assert!(tree.label.is_empty());
+
+    let mut nested = Nested {
+        value: String::from("x"),
+        pair: None,
+    };
+    nested.reset();
+    assert!(nested.value.is_empty());
+
+    fn is_reset<T: Reset>() {}
+    is_reset::<Tree<Vec<u8>>>();
+    is_reset::<Nested<u32>>();
+    let pool: pool_core::Pool<Tree<u32>> = pool_core::Pool::with_init(|| leaf(3));
+    assert_eq!(pool.get().value, 3, "made by init");
+}
+
 // === enums ===
 
 #[derive(Reset, Debug, PartialEq)]

@@ -35,8 +35,9 @@ pub struct Field<'a> {
     pub attrs: FieldAttrs<'a>,
     /// `self.<member>`: the name, or the index of a tuple field.
     pub member: Member,
-    /// Whether the type mentions a type parameter, so that a where-clause is inferred for it.
-    pub contains_generic: bool,
+    /// Whether a where-clause is inferred for the type: it mentions a type parameter, and
+    /// not the deriving type itself.
+    pub needs_bound: bool,
 }
 
 impl<'a> Input<'a> {
@@ -44,7 +45,7 @@ impl<'a> Input<'a> {
     /// can be reported together with the semantic ones. Only a union fails right away.
     pub fn from_syn(node: &'a DeriveInput, errors: &mut Errors) -> Result<Self> {
         reject_packed(node)?;
-        let scope = ParamsInScope::new(&node.generics);
+        let scope = ParamsInScope::new(&node.ident, &node.generics);
         match &node.data {
             Data::Struct(data) => Ok(Input::Struct(Struct::from_syn(node, data, &scope, errors))),
             Data::Enum(data) => Ok(Input::Enum(Enum::from_syn(node, data, &scope, errors))),
@@ -141,7 +142,7 @@ impl<'a> Field<'a> {
                     .ident
                     .clone()
                     .map_or_else(|| Member::Unnamed(Index::from(i)), Member::Named),
-                contains_generic: scope.intersects(&field.ty),
+                needs_bound: scope.needs_bound(&field.ty),
             })
             .collect()
     }

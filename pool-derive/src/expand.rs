@@ -303,7 +303,7 @@ impl Cx {
         args: Option<TokenStream>,
     ) -> TokenStream {
         let ty = &field.original.ty;
-        if field.contains_generic {
+        if field.needs_bound {
             self.bounds.insert(ty, trait_path.clone());
         }
         let first = ty.span();

@@ -7,6 +7,12 @@
 //! resets. A field of type `T` gets `T: Reset`. Fields that mention no parameter get no
 //! bound (the call is checked as is, and a failure points at the field); parameters used only
 //! in skipped fields, lifetimes and const parameters get nothing.
+//!
+//! A field whose type mentions the deriving type itself (`Box<[Tree<T>]>` in `Tree<T>`, or
+//! `Self`) gets no bound either: `Box<[Tree<T>]>: Reset` holds exactly when the impl being
+//! written applies, so as a where-clause it is a cycle the compiler cannot solve (E0275 at
+//! every use). Without it the call is checked against the impl itself, with the bounds the
+//! other fields give.
 
 use std::collections::BTreeSet;
 
@@ -17,84 +23,107 @@ use syn::{
     WherePredicate,
 };
 
-/// The type parameters of the deriving type.
+/// The type parameters of the deriving type, and its name.
 pub struct ParamsInScope<'a> {
     names: BTreeSet<&'a Ident>,
+    own: &'a Ident,
+}
+
+/// What [`ParamsInScope`] looks for in a field's type.
+#[derive(Clone, Copy)]
+enum Sought {
+    /// A type parameter (a path that starts with one).
+    Param,
+    /// The deriving type itself, by its name anywhere in a path, or `Self`.
+    Own,
 }
 
 impl<'a> ParamsInScope<'a> {
-    pub fn new(generics: &'a Generics) -> Self {
+    pub fn new(ident: &'a Ident, generics: &'a Generics) -> Self {
         ParamsInScope {
             names: generics.type_params().map(|param| &param.ident).collect(),
+            own: ident,
         }
     }
 
-    /// Whether `ty` mentions one of the parameters anywhere (`T`, `Vec<T>`, `T::Item`,
-    /// `[T; 4]`, `fn(T)`...). A type macro counts as mentioning one, to be safe: an extra
-    /// where-clause is harmless, a missing one is an error.
-    pub fn intersects(&self, ty: &Type) -> bool {
-        !self.names.is_empty() && self.crawl(ty)
+    /// Whether `ty` needs an inferred where-clause: it mentions one of the parameters
+    /// anywhere (`T`, `Vec<T>`, `T::Item`, `[T; 4]`, `fn(T)`...) and not the deriving type
+    /// itself (see the module docs). A type macro counts as mentioning a parameter and not the
+    /// type itself: an extra where-clause is harmless, a missing one is an error.
+    pub fn needs_bound(&self, ty: &Type) -> bool {
+        !self.names.is_empty() && self.crawl(ty, Sought::Param) && !self.crawl(ty, Sought::Own)
     }
 
-    fn crawl(&self, ty: &Type) -> bool {
+    fn crawl(&self, ty: &Type, sought: Sought) -> bool {
+        let crawl = |ty: &Type| self.crawl(ty, sought);
         match ty {
             Type::Path(ty) => {
-                let qself = ty.qself.as_ref().is_some_and(|q| self.crawl(&q.ty));
-                let head = ty.qself.is_none()
-                    && ty.path.leading_colon.is_none()
-                    && ty
+                let qself = ty.qself.as_ref().is_some_and(|q| crawl(&q.ty));
+                let head = match sought {
+                    Sought::Param => {
+                        ty.qself.is_none()
+                            && ty.path.leading_colon.is_none()
+                            && ty
+                                .path
+                                .segments
+                                .first()
+                                .is_some_and(|s| self.names.contains(&s.ident))
+                    }
+                    Sought::Own => ty
                         .path
                         .segments
-                        .first()
-                        .is_some_and(|s| self.names.contains(&s.ident));
+                        .iter()
+                        .any(|s| s.ident == *self.own || s.ident == "Self"),
+                };
                 qself
                     || head
                     || ty
                         .path
                         .segments
                         .iter()
-                        .any(|s| self.arguments(&s.arguments))
+                        .any(|s| self.arguments(&s.arguments, sought))
             }
-            Type::Array(ty) => self.crawl(&ty.elem),
-            Type::Slice(ty) => self.crawl(&ty.elem),
-            Type::Ptr(ty) => self.crawl(&ty.elem),
-            Type::Reference(ty) => self.crawl(&ty.elem),
-            Type::Paren(ty) => self.crawl(&ty.elem),
-            Type::Group(ty) => self.crawl(&ty.elem),
-            Type::Tuple(ty) => ty.elems.iter().any(|ty| self.crawl(ty)),
+            Type::Array(ty) => crawl(&ty.elem),
+            Type::Slice(ty) => crawl(&ty.elem),
+            Type::Ptr(ty) => crawl(&ty.elem),
+            Type::Reference(ty) => crawl(&ty.elem),
+            Type::Paren(ty) => crawl(&ty.elem),
+            Type::Group(ty) => crawl(&ty.elem),
+            Type::Tuple(ty) => ty.elems.iter().any(crawl),
             Type::BareFn(ty) => {
-                ty.inputs.iter().any(|arg| self.crawl(&arg.ty))
-                    || matches!(&ty.output, ReturnType::Type(_, ty) if self.crawl(ty))
+                ty.inputs.iter().any(|arg| crawl(&arg.ty))
+                    || matches!(&ty.output, ReturnType::Type(_, ty) if crawl(ty))
             }
-            Type::TraitObject(ty) => ty.bounds.iter().any(|b| self.bound(b)),
-            Type::ImplTrait(ty) => ty.bounds.iter().any(|b| self.bound(b)),
+            Type::TraitObject(ty) => ty.bounds.iter().any(|b| self.bound(b, sought)),
+            Type::ImplTrait(ty) => ty.bounds.iter().any(|b| self.bound(b, sought)),
             Type::Never(_) | Type::Infer(_) => false,
-            _ => true,
+            _ => matches!(sought, Sought::Param),
         }
     }
 
-    fn arguments(&self, arguments: &PathArguments) -> bool {
+    fn arguments(&self, arguments: &PathArguments, sought: Sought) -> bool {
+        let crawl = |ty: &Type| self.crawl(ty, sought);
         match arguments {
             PathArguments::None => false,
             PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
-                GenericArgument::Type(ty) => self.crawl(ty),
-                GenericArgument::AssocType(assoc) => self.crawl(&assoc.ty),
+                GenericArgument::Type(ty) => crawl(ty),
+                GenericArgument::AssocType(assoc) => crawl(&assoc.ty),
                 _ => false,
             }),
             PathArguments::Parenthesized(args) => {
-                args.inputs.iter().any(|ty| self.crawl(ty))
-                    || matches!(&args.output, ReturnType::Type(_, ty) if self.crawl(ty))
+                args.inputs.iter().any(crawl)
+                    || matches!(&args.output, ReturnType::Type(_, ty) if crawl(ty))
             }
         }
     }
 
-    fn bound(&self, bound: &TypeParamBound) -> bool {
+    fn bound(&self, bound: &TypeParamBound, sought: Sought) -> bool {
         match bound {
             TypeParamBound::Trait(bound) => bound
                 .path
                 .segments
                 .iter()
-                .any(|s| self.arguments(&s.arguments)),
+                .any(|s| self.arguments(&s.arguments, sought)),
             _ => false,
         }
     }
