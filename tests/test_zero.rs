@@ -176,29 +176,24 @@ trait Secretive: Reset + Send + Sync + 'static {
     fn parts(&mut self) -> (&mut bool, &mut Vec<u8>);
 }
 
-impl Secretive for Session {
-    fn new() -> Self {
-        Self {
-            tripwire: false,
-            key: Vec::with_capacity(4096),
+/// The two types differ only in their derived reset.
+macro_rules! secretive {
+    ($($session:ident),*) => {$(
+        impl Secretive for $session {
+            fn new() -> Self {
+                Self {
+                    tripwire: false,
+                    key: Vec::with_capacity(4096),
+                }
+            }
+            fn parts(&mut self) -> (&mut bool, &mut Vec<u8>) {
+                (&mut self.tripwire, &mut self.key)
+            }
         }
-    }
-    fn parts(&mut self) -> (&mut bool, &mut Vec<u8>) {
-        (&mut self.tripwire, &mut self.key)
-    }
+    )*};
 }
 
-impl Secretive for PlainSession {
-    fn new() -> Self {
-        Self {
-            tripwire: false,
-            key: Vec::with_capacity(4096),
-        }
-    }
-    fn parts(&mut self) -> (&mut bool, &mut Vec<u8>) {
-        (&mut self.tripwire, &mut self.key)
-    }
-}
+secretive!(Session, PlainSession);
 
 /// Every way a pooled object can leave its user: kept, its guard (borrowed or owned) dropped
 /// by a panic, its reset panicking in another field, too large, over the idle limit; then
