@@ -7,7 +7,8 @@
 //! sweeps, claims, collecting exited threads' caches, an owner aging its own cache) and the
 //! **depot lock** (the shared magazines: every trade with a thread cache). An owner inside
 //! its cache may take the depot lock, never the cache lock. No user code runs under either:
-//! objects to drop come back as [`Garbage`] and are dropped after both are released.
+//! objects to drop come back as [`Garbage`] and are dropped after both are released. (The
+//! global allocator does, for magazines; the crate docs forbid it to call into a pool.)
 
 use crate::budget::{Budget, Quota};
 use crate::depot::DepotState;

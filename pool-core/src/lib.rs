@@ -169,7 +169,10 @@
 //! called then (from a `Drop` giving resources back) keep their whole objects as usual. A
 //! panicking `Drop` of an object the pool discards (aged out, over a limit, or with the
 //! pool) does not stop the others from being dropped; the first panic continues after.
-//! No user code runs while the pool holds a lock or is inside a thread cache.
+//! No user code runs while the pool holds a lock or is inside a thread cache, with one
+//! exception: the global allocator. The pools allocate and free their own bookkeeping (a
+//! magazine, a depot's stack growing) there, so a `#[global_allocator]` must not call into a
+//! pool: re-entering a thread cache is undefined behaviour, and re-entering a lock deadlocks.
 //!
 //! # Feature flags
 //!

@@ -121,7 +121,9 @@ impl<'a, S, P> Mine<'a, S, P> {
         }
         // From here the state is this owner's: this thread owns the cache (`Mine`'s
         // contract), is not already inside it (an `Owner` never lets user code run, so
-        // there is no re-entry), and saw the mark clear after announcing itself, so no
+        // there is no re-entry; the one exception, the global allocator called for the
+        // pool's own bookkeeping, must not call into a pool, as the crate docs' Panics
+        // section requires), and saw the mark clear after announcing itself, so no
         // reclaimer touches the state until `Owner`'s drop stores `active = false`.
         Some(Owner {
             cache,
