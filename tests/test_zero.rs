@@ -237,16 +237,19 @@ fn every_object_return_path<S: Secretive>() {
     pool.sweep();
     pool.sweep();
     let discarded = pool.stats().discarded;
-    assert_eq!(
-        (
-            discarded.panicked,
-            discarded.too_large,
-            discarded.over_limit
-        ),
-        (3, 1, 1),
-        "{}",
-        pool.stats()
-    );
+    // Chaos mode discards at random as well, so only outside it are the counts exact.
+    if !cfg!(pool_chaos) {
+        assert_eq!(
+            (
+                discarded.panicked,
+                discarded.too_large,
+                discarded.over_limit
+            ),
+            (3, 1, 1),
+            "every path was taken: {}",
+            pool.stats()
+        );
+    }
 }
 
 #[test]
