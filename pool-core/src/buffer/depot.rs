@@ -220,11 +220,12 @@ impl Depots {
         let mut stacks = lock(&depot.stacks);
         while taken.len() < count && !taken.is_full() {
             let for_the_get = taken.is_empty();
-            let newest = match stacks.primary.last() {
-                None if for_the_get => stacks.victims.last(),
-                newest => newest,
+            let stack = if for_the_get && stacks.primary.is_empty() {
+                &mut stacks.victims
+            } else {
+                &mut stacks.primary
             };
-            let Some(capacity) = newest.map(Vec::capacity) else {
+            let Some(capacity) = stack.last().map(Vec::capacity) else {
                 break;
             };
             if !for_the_get {
@@ -233,11 +234,7 @@ impl Depots {
                 }
                 room -= capacity;
             }
-            let popped = match stacks.primary.pop() {
-                None if for_the_get => stacks.victims.pop(),
-                popped => popped,
-            };
-            let Some(buf) = popped else {
+            let Some(buf) = stack.pop() else {
                 break;
             };
             stacks.bytes = stacks.bytes.saturating_sub(capacity);
