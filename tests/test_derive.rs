@@ -482,6 +482,133 @@ fn recursive_generic_types_get_a_usable_impl() {
     assert_eq!(pool.get().value, 3, "made by init");
 }
 
+/// A type of the same name in another module is another type: `Request<T>` below needs
+/// `T: Reset` through `inner::Request<T>`, and `Frame<C>` needs `C::Frame: Reset`.
+mod same_name {
+    pub mod inner {
+        #[derive(pool_core::Reset)]
+        pub struct Request<T> {
+            pub body: T,
+        }
+    }
+
+    #[derive(pool_core::Reset)]
+    pub struct Request<T> {
+        pub inner: inner::Request<T>,
+        pub extra: Vec<u8>,
+    }
+
+    pub trait Codec {
+        type Frame;
+    }
+
+    pub struct Lines;
+
+    impl Codec for Lines {
+        type Frame = String;
+    }
+
+    #[derive(pool_core::Reset)]
+    pub struct Frame<C: Codec> {
+        pub frame: C::Frame,
+        pub raw: Vec<u8>,
+    }
+}
+
+#[test]
+fn a_type_named_like_the_deriving_one_still_gets_its_bound() {
+    let mut request = same_name::Request {
+        inner: same_name::inner::Request {
+            body: String::from("body"),
+        },
+        extra: vec![1],
+    };
+    request.reset();
+    assert!(request.inner.body.is_empty() && request.extra.is_empty());
+
+    let mut frame = same_name::Frame::<same_name::Lines> {
+        frame: String::from("line"),
+        raw: vec![2],
+    };
+    frame.reset();
+    assert!(frame.frame.is_empty() && frame.raw.is_empty());
+}
+
+// === hygiene: types, fields and attribute values that come from a `macro_rules!` caller ===
+
+macro_rules! counter {
+    ($name:ident, $count:ident) => {
+        #[derive(Reset)]
+        struct $name {
+            count: $count,
+            seen: Vec<u8>,
+        }
+    };
+}
+
+macro_rules! pair {
+    ($name:ident, $($first:tt)*) => {
+        #[derive(Reset)]
+        struct $name($($first)*, Vec<u8>);
+    };
+}
+
+macro_rules! with_attributes {
+    ($name:ident, $value:expr, $with:path) => {
+        #[derive(Reset)]
+        struct $name {
+            #[reset(value = $value)]
+            retries: u32,
+            #[reset(with = $with)]
+            log: Vec<u8>,
+        }
+    };
+}
+
+counter!(Hits, u64);
+pair!(Tagged, String);
+with_attributes!(Retrying, 3, Vec::clear);
+
+/// `usize` shadowed where the derive expands: the generated signature names the primitive.
+mod shadowed {
+    #[allow(non_camel_case_types, dead_code)]
+    type usize = u32;
+
+    #[derive(pool_core::Reset)]
+    pub struct Shadowed {
+        pub data: Vec<u8>,
+    }
+}
+
+#[test]
+fn the_derive_expands_inside_macros_and_beside_shadowed_names() {
+    let mut hits = Hits {
+        count: 5,
+        seen: vec![1],
+    };
+    hits.reset();
+    assert_eq!((hits.count, hits.seen.len()), (0, 0));
+
+    let mut pair = Tagged(String::from("x"), vec![1]);
+    pair.reset();
+    assert!(pair.0.is_empty() && pair.1.is_empty());
+
+    let mut retrying = Retrying {
+        retries: 0,
+        log: vec![1],
+    };
+    retrying.reset();
+    assert_eq!((retrying.retries, retrying.log.len()), (3, 0));
+
+    let mut shadowed = shadowed::Shadowed {
+        data: Vec::with_capacity(64),
+    };
+    shadowed.data.push(1);
+    shadowed.reset();
+    assert!(shadowed.data.is_empty());
+    assert_eq!(shadowed.retained_bytes(), 64);
+}
+
 // === enums ===
 
 #[derive(Reset, Debug, PartialEq)]
@@ -593,8 +720,25 @@ mod user {
     }
 }
 
+/// The same path handed in by a `macro_rules!` caller (a `path` fragment).
+macro_rules! through {
+    ($krate:path) => {
+        #[derive(facade::pool::Reset)]
+        #[reset(crate = $krate)]
+        struct Through {
+            data: Vec<u8>,
+        }
+    };
+}
+
+through!(crate::facade::pool);
+
 #[test]
 fn crate_attribute_reaches_a_re_exported_pool_core() {
+    let mut through = Through { data: vec![1] };
+    through.reset();
+    assert!(through.data.is_empty());
+
     let mut value = user::Buffered {
         data: vec![1],
         spare: Vec::with_capacity(1000),

@@ -270,7 +270,7 @@ fn with_path(meta: &ParseNestedMeta) -> Result<ExprPath> {
     const EXAMPLE: &str = "with = path::to::fn";
     let input = require_eq(meta, WITH, EXAMPLE)?;
     no_quoted_path(input, WITH, "a path to a function")?;
-    match input.parse::<Expr>()? {
+    match ungroup(input.parse::<Expr>()?) {
         Expr::Path(path) => Ok(path),
         other => Err(Error::new_spanned(
             other,
@@ -282,6 +282,15 @@ fn with_path(meta: &ParseNestedMeta) -> Result<ExprPath> {
 
 fn expr_value(meta: &ParseNestedMeta, name: &str, example: &str) -> Result<Expr> {
     require_eq(meta, name, example)?.parse()
+}
+
+/// An expression without the invisible group a `macro_rules!` fragment puts around it
+/// (`with = $f` with `$f:path` arrives as a group holding the path).
+fn ungroup(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(group) => ungroup(*group.expr),
+        other => other,
+    }
 }
 
 /// `crate = path`, refusing a string as `with_path` does.

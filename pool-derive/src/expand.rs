@@ -56,8 +56,8 @@ impl Access<'_> {
     fn by_mut(&self, span: Span) -> TokenStream {
         match self {
             Access::SelfField(member) => {
-                let member = respan_member(member, span);
-                quote_spanned!(span=> &mut self.#member)
+                let (this, member) = (self_at(span), respan_member(member, span));
+                quote_spanned!(span=> &mut #this.#member)
             }
             Access::Binding(binding) => quote_spanned!(span=> #binding),
         }
@@ -66,8 +66,8 @@ impl Access<'_> {
     fn by_ref(&self, span: Span) -> TokenStream {
         match self {
             Access::SelfField(member) => {
-                let member = respan_member(member, span);
-                quote_spanned!(span=> &self.#member)
+                let (this, member) = (self_at(span), respan_member(member, span));
+                quote_spanned!(span=> &#this.#member)
             }
             Access::Binding(binding) => quote_spanned!(span=> #binding),
         }
@@ -76,12 +76,19 @@ impl Access<'_> {
     fn place(&self, span: Span) -> TokenStream {
         match self {
             Access::SelfField(member) => {
-                let member = respan_member(member, span);
-                quote_spanned!(span=> self.#member)
+                let (this, member) = (self_at(span), respan_member(member, span));
+                quote_spanned!(span=> #this.#member)
             }
             Access::Binding(binding) => quote_spanned!(span=> *#binding),
         }
     }
+}
+
+/// `self` located at `span` for error messages, but resolved where the derive's `&mut self`
+/// parameter is: a field declared by a `macro_rules!` macro carries that macro's hygiene, and a
+/// `self` with the field's span would not name the method's receiver (E0424).
+fn self_at(span: Span) -> syn::token::SelfValue {
+    syn::token::SelfValue(span.resolved_at(Span::call_site()))
 }
 
 fn respan_member(member: &Member, span: Span) -> Member {
@@ -333,7 +340,7 @@ impl Cx {
         let where_clause = self.bounds.augment_where_clause(&node.generics, extra);
         let retained = retained.map(|sum| {
             quote! {
-                fn retained_bytes(&self) -> usize {
+                fn retained_bytes(&self) -> ::core::primitive::usize {
                     #sum
                 }
             }

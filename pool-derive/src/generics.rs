@@ -12,7 +12,11 @@
 //! `Self`) gets no bound either: `Box<[Tree<T>]>: Reset` holds exactly when the impl being
 //! written applies, so as a where-clause it is a cycle the compiler cannot solve (E0275 at
 //! every use). Without it the call is checked against the impl itself, with the bounds the
-//! other fields give.
+//! other fields give. The type is recognised by its name as written, alone or behind `self::`,
+//! `super::` or `crate::`: a type of the same name elsewhere (`inner::Request<T>` in
+//! `Request<T>`, an associated type `C::Frame` in `Frame<C>`) is another type and gets its
+//! bound, and so does the type itself written through a module (`crate::tree::Tree<T>`),
+//! which then needs `#[reset(bound(...))]`.
 
 use std::collections::BTreeSet;
 
@@ -34,7 +38,8 @@ pub struct ParamsInScope<'a> {
 enum Sought {
     /// A type parameter (a path that starts with one).
     Param,
-    /// The deriving type itself, by its name anywhere in a path, or `Self`.
+    /// The deriving type itself: its name, alone or behind `self::`/`super::`/`crate::`,
+    /// or `Self` ([`names_own`](ParamsInScope::names_own)).
     Own,
 }
 
@@ -69,11 +74,7 @@ impl<'a> ParamsInScope<'a> {
                                 .first()
                                 .is_some_and(|s| self.names.contains(&s.ident))
                     }
-                    Sought::Own => ty
-                        .path
-                        .segments
-                        .iter()
-                        .any(|s| s.ident == *self.own || s.ident == "Self"),
+                    Sought::Own => ty.qself.is_none() && self.names_own(&ty.path),
                 };
                 qself
                     || head
@@ -99,6 +100,24 @@ impl<'a> ParamsInScope<'a> {
             Type::Never(_) | Type::Infer(_) => false,
             _ => matches!(sought, Sought::Param),
         }
+    }
+
+    /// Whether `path` is the deriving type's own: `Self` (or `Self::...`), or its name alone
+    /// or behind `self::`, `super::` and `crate::` only. `inner::Request<T>` in a type named
+    /// `Request` is another type (a module's), and `C::Frame` in a type named `Frame` is an
+    /// associated type of a parameter: both need their where-clause.
+    fn names_own(&self, path: &syn::Path) -> bool {
+        if path.leading_colon.is_some() {
+            return false;
+        }
+        if path.segments.first().is_some_and(|s| s.ident == "Self") {
+            return true;
+        }
+        let mut segments = path.segments.iter();
+        segments
+            .next_back()
+            .is_some_and(|last| last.ident == *self.own)
+            && segments.all(|s| s.ident == "self" || s.ident == "super" || s.ident == "crate")
     }
 
     fn arguments(&self, arguments: &PathArguments, sought: Sought) -> bool {
