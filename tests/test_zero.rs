@@ -75,6 +75,12 @@ fn fill(buf: &mut Vec<u8>) {
     while buf.len() < buf.capacity() {
         buf.extend_from_slice(MARKER);
     }
+    watch(buf);
+}
+
+/// Watches a buffer's block, every byte of whose capacity is initialised.
+fn watch(buf: &Vec<u8>) {
+    assert_eq!(buf.len(), buf.capacity(), "every byte is initialised");
     // A reused buffer is watched once: its block is freed once.
     let address = buf.as_ptr() as usize;
     if WATCHED
@@ -144,6 +150,43 @@ fn without_zero_on_return_the_bytes_reach_the_allocator() {
         drop(buffers);
     });
     assert!(freed >= 3, "{freed} blocks freed with the marker");
+}
+
+/// Writes past a filled buffer's capacity through both writers of the guard, so it must
+/// grow, and watches the block it grew into.
+fn grow_by_writing(buffers: &BufferPool) {
+    use bytes::BufMut;
+    use std::io::Write;
+
+    let mut written = buffers.get(4096);
+    fill(&mut written);
+    written.write_all(MARKER).unwrap();
+    fill(&mut written);
+    drop(written);
+    let mut put = buffers.get_owned(4096);
+    fill(&mut put);
+    put.put_u8(0);
+    put.put_bytes(0, put.capacity() - put.len());
+    watch(&put); // the marker, copied when it grew
+    put.put_slice(MARKER);
+    drop(put);
+}
+
+#[test]
+fn zero_on_return_wipes_the_blocks_a_guards_writer_grows_out_of() {
+    let freed = freed_with_marker(|| {
+        let buffers = BufferPool::builder()
+            .classes(4096, 64 * 1024)
+            .zero_on_return(true)
+            .build();
+        grow_by_writing(&buffers);
+        drop(buffers);
+    });
+    assert_eq!(freed, 0, "no block was freed with the marker in it");
+    // The control: `Vec`'s own growth frees each of the three blocks it leaves as it is.
+    let buffers = BufferPool::new();
+    let freed = freed_with_marker(|| grow_by_writing(&buffers));
+    assert_eq!(freed, 3, "blocks freed with the marker");
 }
 
 /// A session whose key is a secret, and a tripwire whose reset panics once armed. The

@@ -254,6 +254,11 @@ impl BufferPoolBuilder {
     /// panic, or over a limit), whose memory the allocator hands out again. Idle buffers the
     /// pool frees later (aged out, or with the pool) were zeroed when they came back.
     ///
+    /// A buffer that grows while it is lent moves to a bigger block. The guards' `Write`
+    /// and `BufMut` zero the block they leave; growing the `Vec` yourself (`extend_from_slice`,
+    /// `push`, `reserve` through `DerefMut`) frees it with its bytes in it, as any `Vec` does.
+    /// Ask for the length you need up front, or write through the guard's writers.
+    ///
     /// # Examples
     ///
     /// ```

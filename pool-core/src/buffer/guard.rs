@@ -204,15 +204,20 @@ macro_rules! buffer_traits {
             }
         }
 
+        /// Grows the buffer as `Vec` does, except that with
+        /// [`zero_on_return`](super::BufferPoolBuilder::zero_on_return) the block it leaves
+        /// is zeroed before it is freed.
         impl io::Write for $guard {
             #[inline]
             fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+                self.pool.make_room(&mut self.buf, data.len());
                 self.buf.extend_from_slice(data);
                 Ok(data.len())
             }
 
             #[inline]
             fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+                self.pool.make_room(&mut self.buf, data.len());
                 self.buf.extend_from_slice(data);
                 Ok(())
             }
@@ -234,7 +239,12 @@ macro_rules! buffer_traits {
         // SAFETY: every method delegates to `Vec<u8>`'s own `BufMut` impl on the buffer
         // this guard owns exclusively, so `Vec`'s guarantees (that `chunk_mut` is valid
         // for writes of `remaining_mut` bytes, and that `advance_mut` only exposes bytes
-        // the caller initialised) carry over unchanged.
+        // the caller initialised) carry over unchanged. `make_room` before a delegation
+        // only replaces the buffer by a bigger one with the same initialised bytes (its
+        // length and contents), which `Vec`'s impl then works on as on any other.
+        /// Grows the buffer as `Vec` does, except that with
+        /// [`zero_on_return`](super::BufferPoolBuilder::zero_on_return) the block it leaves
+        /// is zeroed before it is freed.
         #[cfg(feature = "bytes")]
         #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
         unsafe impl bytes::BufMut for $guard {
@@ -252,10 +262,15 @@ macro_rules! buffer_traits {
 
             #[inline]
             fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+                if self.buf.len() == self.buf.capacity() {
+                    // What `Vec`'s `chunk_mut` reserves when it is full.
+                    self.pool.make_room(&mut self.buf, 64);
+                }
                 self.buf.chunk_mut()
             }
 
             fn put_slice(&mut self, src: &[u8]) {
+                self.pool.make_room(&mut self.buf, src.len());
                 self.buf.extend_from_slice(src);
             }
         }

@@ -297,6 +297,32 @@ impl Shared {
         }
     }
 
+    /// Makes room for `additional` more bytes in a lent buffer, for the guards' writers. With
+    /// `zero_on_return`, a buffer that must grow moves to a bigger block, and its old block
+    /// is zeroed before it is freed: `Vec`'s own growth would free it with the user's bytes
+    /// in it. Otherwise the write's own growth does.
+    #[inline]
+    pub(crate) fn make_room(&self, buf: &mut Vec<u8>, additional: usize) {
+        if additional > buf.capacity() - buf.len() && self.settings.zero_on_return {
+            Self::grow_wiping(buf, additional);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_wiping(buf: &mut Vec<u8>, additional: usize) {
+        let needed = buf
+            .len()
+            .checked_add(additional)
+            .expect("capacity overflow");
+        // At least doubled, as `Vec` grows, so a run of small writes moves the data only a
+        // few times.
+        let mut grown = Vec::with_capacity(needed.max(buf.capacity().saturating_mul(2)));
+        grown.extend_from_slice(buf);
+        let mut old = mem::replace(buf, grown);
+        old.zero_fill();
+    }
+
     /// Keeps `buf` (zeroed already if the pool zeroes), counted in class `origin` (the one
     /// `put` or `prefill` counted it in), in the class of its capacity now, or drops it,
     /// counting either way. Returns whether it was kept. A buffer handed in by `put` or made
