@@ -100,6 +100,47 @@ fn the_object_returned_last_comes_out_first_after_a_sweep() {
     assert_eq!(small.get().as_ptr(), address);
 }
 
+/// A thread cache with room for one object (by count, by the default share of a small
+/// `max_idle`, or by bytes) still hands out the object returned last: the hot object gives
+/// way to the depot, not the return.
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos randomises reuse")]
+fn the_object_returned_last_comes_out_first_from_a_one_object_cache() {
+    let pools = [
+        Pool::<Vec<u8>>::builder().thread_cache(1),
+        Pool::builder().max_idle(12), // a thread may hold an eighth: 1
+        Pool::builder().thread_cache_bytes(100),
+    ];
+    for (case, builder) in pools.into_iter().enumerate() {
+        let pool = builder.init(|| Vec::with_capacity(64)).build();
+        let (a, b) = (pool.get(), pool.get());
+        let (first, last) = (a.as_ptr(), b.as_ptr());
+        drop(a);
+        drop(b);
+        let (again, after) = (pool.get(), pool.get());
+        assert_eq!(
+            (again.as_ptr(), after.as_ptr()),
+            (last, first),
+            "case {case}: last returned, first out; then the one from the depot"
+        );
+        drop((again, after));
+        pool.put(Vec::with_capacity(32));
+        let handed_in = pool.get();
+        assert_eq!(
+            handed_in.capacity(),
+            32,
+            "case {case}: `put` goes first too"
+        );
+        drop(handed_in);
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.created, stats.reused, stats.idle),
+            (2, 3, 3),
+            "case {case}: nothing lost"
+        );
+    }
+}
+
 #[test]
 fn into_inner_takes_the_object_out_for_good() {
     let counts = Counts::new();

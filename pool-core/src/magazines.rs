@@ -431,6 +431,18 @@ impl<T> Magazines<T> {
                 held.sub(amount);
                 self.reserved.sub(amount);
                 depot.put_victims(out);
+            } else if kept.amount().fits(limits.thread_cache)
+                && let Some(hot) = self.hot.take()
+            {
+                // All the cache holds is the hot object (a cache of one object, or one
+                // object's worth of bytes): it gives way, so the object returned now is the
+                // one the next get has.
+                held.set_hot(None);
+                let amount = hot.amount();
+                self.reserved.sub(amount);
+                let mut out = depot.take_empty(magazine_size);
+                out.push(hot);
+                depot.put_magazine(out, amount);
             }
         } else if self.loaded.len() >= magazine_size {
             mem::swap(&mut self.loaded, &mut self.spare);
