@@ -322,41 +322,51 @@ impl<T> Magazines<T> {
         if !after.plus(amount).fits(self.reserved) {
             return Err(kept);
         }
-        let Some(previous) = self.hot.take() else {
+        if !self.room_to_store(limits) {
+            return Err(kept);
+        }
+        // Swapped in place, not taken and put back: an assignment to the slot would drop
+        // what it held, and that drop (never run: the slot is full) made this path save and
+        // restore registers for its calls.
+        let Some(hot) = self.hot.as_mut() else {
             unreachable!("push_behind_hot is called with the hot slot taken")
         };
+        let previous = mem::replace(hot, kept);
         debug_assert_eq!(
             previous.amount(),
             Amount::one(held.hot_bytes()),
             "the hot slot publishes what its object counts for"
         );
-        if let Err(previous) = self.store(previous, limits) {
-            self.hot = Some(previous); // no room behind it: as it was
-            return Err(kept);
-        }
-        self.hot = Some(kept);
+        self.store_in_room(previous);
         held.set_hot(Some(amount.bytes));
         held.set_in_magazines(after);
         self.hot_room = self.room_beside(after);
         Ok(())
     }
 
-    /// Puts `kept` (already accounted for) on `loaded`, swapping in `spare` if `loaded` is
-    /// full. Hands it back if both are full or `loaded` has no allocation yet.
+    /// Makes `loaded` the magazine an object goes on, swapping in `spare` if `loaded` is
+    /// full. False if both are full or `loaded` has no allocation yet (the slow path brings
+    /// one).
     #[inline]
-    fn store(&mut self, kept: Kept<T>, limits: &Limits) -> Result<(), Kept<T>> {
+    fn room_to_store(&mut self, limits: &Limits) -> bool {
         let magazine_size = limits.magazine_size();
         if self.loaded.len() >= magazine_size {
             if self.spare.len() >= magazine_size {
-                return Err(kept);
+                return false;
             }
             mem::swap(&mut self.loaded, &mut self.spare);
         }
-        if self.loaded.len() == self.loaded.capacity() {
-            return Err(kept); // an unallocated magazine: the slow path brings one
+        self.loaded.len() < self.loaded.capacity()
+    }
+
+    /// Puts `kept` (already accounted for) on `loaded`, after
+    /// [`room_to_store`](Magazines::room_to_store) said yes: no allocation.
+    #[inline]
+    fn store_in_room(&mut self, kept: Kept<T>) {
+        debug_assert!(self.loaded.len() < self.loaded.capacity());
+        if self.loaded.len() < self.loaded.capacity() {
+            self.loaded.push(kept);
         }
-        self.loaded.push(kept);
-        Ok(())
     }
 
     // === the owner's slow path, with the depot locked ===
