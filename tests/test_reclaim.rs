@@ -4,7 +4,7 @@
 
 mod support;
 
-use pool_core::{Pool, PooledOwned, Reset};
+use pool_core::{BufferPool, Pool, PooledOwned, Reset};
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,6 +69,39 @@ fn an_exited_threads_reservation_comes_back() {
     let stats = pool.stats();
     assert_eq!(stats.idle, 8, "the budget is whole again: {stats}");
     assert_eq!(stats.discarded.over_limit, 4, "{stats}");
+}
+
+/// The same for `BufferPool`: a return that the budget refuses because an exited thread's
+/// shelf still holds a reservation collects that shelf and is kept.
+#[test]
+#[cfg_attr(pool_chaos, ignore = "chaos discards returns")]
+fn an_exited_threads_shelf_reservation_comes_back_to_a_return() {
+    let buffers = BufferPool::builder()
+        .classes(4096, 4096)
+        .max_idle_bytes(4096)
+        .thread_cache_bytes(4096)
+        .build();
+    // This thread's shelf, empty and with no reservation after two sweeps: a return here
+    // takes the fast path's way, not a new shelf's (which collects exited ones anyway).
+    drop(buffers.get(4096));
+    buffers.sweep();
+    buffers.sweep();
+    let elsewhere = buffers.clone();
+    // The other thread's shelf reserves the whole budget for the buffer it returns, keeps the
+    // reservation when it takes the buffer out again, and exits.
+    let taken = thread::spawn(move || {
+        drop(elsewhere.get(4096));
+        elsewhere.get_owned(4096)
+    })
+    .join()
+    .unwrap();
+    drop(taken);
+    let stats = buffers.stats();
+    assert_eq!(
+        (stats.total.idle, stats.total.discarded.over_limit),
+        (1, 0),
+        "kept, not refused: {stats}"
+    );
 }
 
 #[test]

@@ -424,27 +424,69 @@ impl Shared {
         self.keep_slow(shelved)
     }
 
+    /// Keeps a buffer the fast path could not: on this thread's shelf (after aging it, making
+    /// room or growing its reservation), else in its class's depot. If the budget refuses it
+    /// and threads have exited, their shelves (and the reservations they hold) are collected
+    /// first and it is tried once more, as a get does. Returns whether it was kept; a refused
+    /// buffer is counted as over the limit and dropped here, after every lock is released.
     #[cold]
-    fn keep_slow(&self, mut shelved: Shelved) -> bool {
+    fn keep_slow(&self, shelved: Shelved) -> bool {
         let mut garbage = Vec::new();
         let mut dropped = Dropped::default();
+        let mut shelved = shelved;
+        let mut collected = false;
+        let refused = loop {
+            match self.try_keep_slow(shelved, &mut garbage, &mut dropped) {
+                Ok(()) => break None,
+                Err(refused) if !collected && self.shelves.exits_pending() => {
+                    collected = true;
+                    self.collect_exited(&mut self.shelves.lock(), &mut garbage);
+                    shelved = refused;
+                }
+                Err(refused) => break Some(refused),
+            }
+        };
+        for victim in &dropped.aged_out {
+            self.counters[victim.class].aged_out.bump();
+        }
+        garbage.extend(dropped.aged_out);
+        let kept = match refused {
+            None => true,
+            Some(refused) => {
+                self.counters[refused.class].over_limit.bump();
+                garbage.push(refused);
+                false
+            }
+        };
+        Self::dispose(garbage);
+        kept
+    }
+
+    /// One try of [`keep_slow`](Shared::keep_slow): the buffer back if neither this thread's
+    /// shelf nor the depot can take it.
+    fn try_keep_slow(
+        &self,
+        mut shelved: Shelved,
+        garbage: &mut Vec<Shelved>,
+        dropped: &mut Dropped,
+    ) -> Result<(), Shelved> {
         let cap = self.settings.thread_bytes;
-        let kept = loop {
-            let Some(mine) = self.mine(&mut garbage) else {
-                break self.keep_in_depot(shelved, &mut dropped);
+        loop {
+            let Some(mine) = self.mine(garbage) else {
+                return self.keep_in_depot(shelved, dropped);
             };
             let Some(mut owner) = mine.enter() else {
-                self.age_own(&mine, &mut garbage);
+                self.age_own(&mine, garbage);
                 continue;
             };
             let (shelf, published) = owner.parts();
             let bytes = shelved.buf.capacity();
             if bytes > cap {
                 drop(owner);
-                break self.keep_in_depot(shelved, &mut dropped);
+                return self.keep_in_depot(shelved, dropped);
             }
             match shelf.put(shelved, published) {
-                Ok(()) => break true,
+                Ok(()) => return Ok(()),
                 Err(Refused::Full(back)) => {
                     shelf.evict_oldest_many(1, &self.depots, published);
                     shelved = back;
@@ -457,34 +499,21 @@ impl Shared {
                     {}
                     if !shelf.reserve(bytes, cap, &self.depots, published) {
                         drop(owner);
-                        break self.keep_in_depot(back, &mut dropped);
+                        return self.keep_in_depot(back, dropped);
                     }
                     shelved = back;
                 }
             }
-        };
-        for victim in &dropped.aged_out {
-            self.counters[victim.class].aged_out.bump();
         }
-        garbage.extend(dropped.aged_out);
-        Self::dispose(garbage);
-        kept
     }
 
-    /// Keeps a buffer in its class's depot without a thread's reservation, or counts it as
-    /// over the limit.
-    fn keep_in_depot(&self, shelved: Shelved, dropped: &mut Dropped) -> bool {
+    /// Keeps a buffer in its class's depot without a thread's reservation (counted as
+    /// returned), or hands it back if the budget has no room.
+    fn keep_in_depot(&self, shelved: Shelved, dropped: &mut Dropped) -> Result<(), Shelved> {
         let class = shelved.class;
-        match self.depots.keep(shelved, dropped) {
-            Ok(()) => {
-                self.counters[class].returned.bump();
-                true
-            }
-            Err(_refused) => {
-                self.counters[class].over_limit.bump();
-                false
-            }
-        }
+        self.depots.keep(shelved, dropped)?;
+        self.counters[class].returned.bump();
+        Ok(())
     }
 
     /// Counts a buffer taken out of the pool for good.
