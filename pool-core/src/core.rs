@@ -330,15 +330,16 @@ impl<T> Core<T> {
             ..Stats::default()
         };
         // Both locks held while the caches are read: objects move between a cache and the
-        // depot only under the depot lock, so none is counted in both (which could show more
-        // idle than the limits allow).
+        // depot only under the depot lock, so none is counted in both, and no cache's
+        // reservation changes, so a cache read while its owner works counts for at most its
+        // reservation: the snapshot never shows more idle than the limits allow.
         let caches = self.caches.lock();
         let depot = self.lock_depot();
         let mut idle = depot.held();
         for published in caches.published() {
             stats.reused += published.reused.get();
             stats.returned += published.returned.get();
-            idle.add(published.held());
+            idle.add(published.held_for_snapshot());
         }
         drop(depot);
         stats.idle = idle.objects;

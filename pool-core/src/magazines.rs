@@ -68,22 +68,54 @@ pub(crate) struct Published {
     /// The hot object's bytes plus one (saturating), or 0 if the hot slot is empty: one
     /// store is all a get or return that stays in the hot slot publishes.
     hot: AtomicUsize,
+    /// The cache's reservation, which always covers what it holds: changed only on slow
+    /// paths, under the depot lock or the cache lock, both of which a snapshot holds.
+    reserved_objects: AtomicUsize,
+    reserved_bytes: AtomicUsize,
     pub(crate) reused: OwnedCounter,
     pub(crate) returned: OwnedCounter,
 }
 
 impl Published {
     /// Idle objects and bytes in the cache.
+    ///
+    /// Read by a snapshot while the owner works, so in the reverse of the order the owner
+    /// writes: an object moving from the hot slot into the magazines (`push_behind_hot`)
+    /// is published in the hot slot's place first, then in the magazines' figures
+    /// (`Release`). A reader that sees the magazines' new figures (`Acquire`) sees the hot
+    /// slot's new one too, so the object is never counted in both: a snapshot can miss it,
+    /// never show more idle than the limits allow.
     #[inline(always)]
     pub(crate) fn held(&self) -> Amount {
+        let bytes = self.held_bytes.load(Ordering::Acquire);
+        let objects = self.held_objects.load(Ordering::Acquire);
         let hot = self.hot.load(Ordering::Relaxed);
         Amount {
-            objects: self.held_objects.load(Ordering::Relaxed) + usize::from(hot != 0),
-            bytes: self
-                .held_bytes
-                .load(Ordering::Relaxed)
-                .saturating_add(hot.saturating_sub(1)),
+            objects: objects + usize::from(hot != 0),
+            bytes: bytes.saturating_add(hot.saturating_sub(1)),
         }
+    }
+
+    /// [`held`](Published::held) for a snapshot taken while the owner works: at most the
+    /// reservation. The figures it adds up are read one by one while objects come and go
+    /// (one leaves the magazines for a user, another joins the hot slot), so their sum can
+    /// exceed what the cache held at any one time; what it held never exceeded the
+    /// reservation, which cannot change while the snapshot holds the locks. So the caches'
+    /// figures and the depot's add up to no more than the limits.
+    pub(crate) fn held_for_snapshot(&self) -> Amount {
+        let held = self.held();
+        Amount {
+            objects: held
+                .objects
+                .min(self.reserved_objects.load(Ordering::Relaxed)),
+            bytes: held.bytes.min(self.reserved_bytes.load(Ordering::Relaxed)),
+        }
+    }
+
+    fn set_reserved(&self, reserved: Amount) {
+        self.reserved_objects
+            .store(reserved.objects, Ordering::Relaxed);
+        self.reserved_bytes.store(reserved.bytes, Ordering::Relaxed);
     }
 
     /// Objects and bytes in the magazines and victims, without the hot object.
@@ -101,11 +133,12 @@ impl Published {
         self.hot.load(Ordering::Relaxed).saturating_sub(1)
     }
 
-    /// Publishes what the magazines and victims hold.
+    /// Publishes what the magazines and victims hold: objects, then bytes, each `Release`
+    /// (see [`held`](Published::held)).
     #[inline(always)]
     fn set_in_magazines(&self, amount: Amount) {
-        self.held_objects.store(amount.objects, Ordering::Relaxed);
-        self.held_bytes.store(amount.bytes, Ordering::Relaxed);
+        self.held_objects.store(amount.objects, Ordering::Release);
+        self.held_bytes.store(amount.bytes, Ordering::Release);
     }
 
     #[inline(always)]
@@ -124,22 +157,20 @@ impl Published {
     #[inline(always)]
     fn add(&self, amount: Amount) {
         let held = self.in_magazines();
-        self.held_objects
-            .store(held.objects + amount.objects, Ordering::Relaxed);
-        self.held_bytes
-            .store(held.bytes.saturating_add(amount.bytes), Ordering::Relaxed);
+        self.set_in_magazines(Amount {
+            objects: held.objects + amount.objects,
+            bytes: held.bytes.saturating_add(amount.bytes),
+        });
     }
 
     /// Records that `amount` went out of the magazines.
     #[inline(always)]
     fn sub(&self, amount: Amount) {
         let held = self.in_magazines();
-        self.held_objects.store(
-            held.objects.saturating_sub(amount.objects),
-            Ordering::Relaxed,
-        );
-        self.held_bytes
-            .store(held.bytes.saturating_sub(amount.bytes), Ordering::Relaxed);
+        self.set_in_magazines(Amount {
+            objects: held.objects.saturating_sub(amount.objects),
+            bytes: held.bytes.saturating_sub(amount.bytes),
+        });
     }
 }
 
@@ -157,9 +188,11 @@ impl<T> Magazines<T> {
     }
 
     /// Recomputes [`hot_room`](Magazines::hot_room) from the reservation and what the
-    /// magazines hold. Call after anything that changes either.
+    /// magazines hold, and publishes the reservation. Call after anything that changes
+    /// either.
     fn refresh_hot_room(&mut self, held: &Published) {
         self.hot_room = self.room_beside(held.in_magazines());
+        held.set_reserved(self.reserved);
     }
 
     /// What [`hot_room`](Magazines::hot_room) is when the magazines hold `in_magazines`.
@@ -561,7 +594,7 @@ impl<T> Magazines<T> {
         budget.release(self.reserved.minus(held.held()));
         held.sub(held.held());
         self.reserved = Amount::ZERO;
-        self.hot_room = 0;
+        self.refresh_hot_room(held);
     }
 
     /// Everything to `garbage`, for a pool that is being dropped.
@@ -575,7 +608,7 @@ impl<T> Magazines<T> {
         }
         budget.release(self.reserved);
         self.reserved = Amount::ZERO;
-        self.hot_room = 0;
+        self.refresh_hot_room(held);
     }
 
     /// Readies a collected (empty) cache for a new thread.

@@ -68,7 +68,9 @@ pub(crate) struct SharedCounters {
 ///
 /// Counts are cumulative since the pool was made. Under concurrent use the fields are read
 /// one by one, so they may disagree slightly; when the pool is quiet they balance:
-/// `created + adopted == idle + in_use() + detached + discarded.total()`.
+/// `created + adopted == idle + in_use() + detached + discarded.total()`. `idle` and
+/// `idle_bytes` never read above the pool's `max_idle` and `max_idle_bytes`, even while
+/// other threads work.
 ///
 /// # Examples
 ///

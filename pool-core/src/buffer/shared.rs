@@ -699,19 +699,31 @@ impl Shared {
                 }
             })
             .collect();
+        // The totals of idle buffers take each shelf's own totals, not the sum of its class
+        // rows (see `Published::held`); the depots' are read under their locks, which a
+        // buffer moving between a shelf and a depot needs, so none is counted twice.
+        let mut idle = (0usize, 0usize);
+        for row in &rows {
+            idle = (idle.0 + row.idle, idle.1.saturating_add(row.idle_bytes));
+        }
         let (mut shelved_bytes, mut shelves_owned) = (0usize, 0usize);
         {
             for published in shelves.published() {
                 shelves_owned += usize::from(published.reserved.load(Ordering::Relaxed) > 0);
+                let held_bytes = published.held_bytes.load(Ordering::Relaxed);
+                idle.0 += published.held.load(Ordering::Relaxed);
+                idle.1 = idle.1.saturating_add(held_bytes);
+                shelved_bytes = shelved_bytes.saturating_add(held_bytes);
                 for (row, figures) in rows.iter_mut().zip(published.classes.iter()) {
                     row.requests = row.requests.saturating_add(figures.requests.get());
                     row.reused = row.reused.saturating_add(figures.reused.get());
                     row.returned = row.returned.saturating_add(figures.returned.get());
-                    let held = figures.held.load(Ordering::Relaxed);
-                    let held_bytes = figures.held_bytes.load(Ordering::Relaxed);
-                    row.idle = row.idle.saturating_add(held);
-                    row.idle_bytes = row.idle_bytes.saturating_add(held_bytes);
-                    shelved_bytes = shelved_bytes.saturating_add(held_bytes);
+                    row.idle = row
+                        .idle
+                        .saturating_add(figures.held.load(Ordering::Relaxed));
+                    row.idle_bytes = row
+                        .idle_bytes
+                        .saturating_add(figures.held_bytes.load(Ordering::Relaxed));
                 }
             }
         }
@@ -734,9 +746,8 @@ impl Shared {
             total.discarded.panicked += row.discarded.panicked;
             total.discarded.aged_out += row.discarded.aged_out;
             total.discarded.too_small += row.discarded.too_small;
-            total.idle += row.idle;
-            total.idle_bytes += row.idle_bytes;
         }
+        (total.idle, total.idle_bytes) = idle;
         let (_, shelved_peak) = self.depots.shelves_reserved();
         BufferStats {
             total,

@@ -10,10 +10,12 @@ use std::fmt;
 ///
 /// The totals balance like a pool's: `created + adopted == idle + in_use() + detached +
 /// discarded.total()` when the pool is quiet. Under concurrent use a buffer on its way from a
-/// thread's cache to a depot can be missed, but none is counted twice: the snapshot holds the
-/// depots' locks, so idle bytes never read above `max_idle_bytes`. Each class balances too, counting buffers
-/// that changed class: one that grew while in use leaves the class it came from
-/// (`moved_out`) and joins the class of its new capacity (`moved_in`).
+/// thread's cache to a depot can be missed, but none is counted twice in the totals: the
+/// snapshot holds the depots' locks and reads each thread's cache as one figure, so idle
+/// bytes never read above `max_idle_bytes`. Each class balances too, counting buffers that
+/// changed class: one that grew while in use leaves the class it came from (`moved_out`) and
+/// joins the class of its new capacity (`moved_in`). A thread's cache is read class by class,
+/// so under concurrent use a buffer that just changed class can show in both rows' `idle`.
 ///
 /// # Examples
 ///
