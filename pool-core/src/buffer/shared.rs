@@ -699,9 +699,12 @@ impl Shared {
                 }
             })
             .collect();
-        // The totals of idle buffers take each shelf's own totals, not the sum of its class
-        // rows (see `Published::held`); the depots' are read under their locks, which a
-        // buffer moving between a shelf and a depot needs, so none is counted twice.
+        // A shelf's class figures are read one by one while its owner works without a lock,
+        // so a buffer that changed class (taken from one, returned to another after growing)
+        // can be read in both. What the shelf holds never exceeds its reservation, which can
+        // only grow while the snapshot holds the depots' locks, and only from budget no one
+        // holds: so each shelf counts in the totals for at most its reservation, and the
+        // totals' bytes never read above `max_idle_bytes`.
         let mut idle = (0usize, 0usize);
         for row in &rows {
             idle = (idle.0 + row.idle, idle.1.saturating_add(row.idle_bytes));
@@ -709,22 +712,22 @@ impl Shared {
         let (mut shelved_bytes, mut shelves_owned) = (0usize, 0usize);
         {
             for published in shelves.published() {
-                shelves_owned += usize::from(published.reserved.load(Ordering::Relaxed) > 0);
-                let held_bytes = published.held_bytes.load(Ordering::Relaxed);
-                idle.0 += published.held.load(Ordering::Relaxed);
-                idle.1 = idle.1.saturating_add(held_bytes);
-                shelved_bytes = shelved_bytes.saturating_add(held_bytes);
+                let reserved = published.reserved.load(Ordering::Relaxed);
+                shelves_owned += usize::from(reserved > 0);
+                let mut shelf = (0usize, 0usize);
                 for (row, figures) in rows.iter_mut().zip(published.classes.iter()) {
                     row.requests = row.requests.saturating_add(figures.requests.get());
                     row.reused = row.reused.saturating_add(figures.reused.get());
                     row.returned = row.returned.saturating_add(figures.returned.get());
-                    row.idle = row
-                        .idle
-                        .saturating_add(figures.held.load(Ordering::Relaxed));
-                    row.idle_bytes = row
-                        .idle_bytes
-                        .saturating_add(figures.held_bytes.load(Ordering::Relaxed));
+                    let held = figures.held.load(Ordering::Relaxed);
+                    let held_bytes = figures.held_bytes.load(Ordering::Relaxed);
+                    row.idle = row.idle.saturating_add(held);
+                    row.idle_bytes = row.idle_bytes.saturating_add(held_bytes);
+                    shelf = (shelf.0 + held, shelf.1.saturating_add(held_bytes));
                 }
+                let shelf_bytes = shelf.1.min(reserved);
+                idle = (idle.0 + shelf.0, idle.1.saturating_add(shelf_bytes));
+                shelved_bytes = shelved_bytes.saturating_add(shelf_bytes);
             }
         }
         drop(depots);

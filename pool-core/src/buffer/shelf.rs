@@ -83,12 +83,6 @@ pub(crate) struct Shelf {
 #[derive(Debug)]
 pub(crate) struct Published {
     pub(crate) classes: Box<[ClassFigures]>,
-    /// Buffers on the shelf now, and their bytes, across classes: what the pool's totals
-    /// count. Summing the classes instead could count a buffer twice, once in the class it
-    /// left and once in the class it came back to after growing, as the owner moves it
-    /// without a lock while a snapshot reads the classes one by one.
-    pub(crate) held: AtomicUsize,
-    pub(crate) held_bytes: AtomicUsize,
     /// What the shelf reserved from the budget (its bytes, and a margin).
     pub(crate) reserved: AtomicUsize,
 }
@@ -111,8 +105,6 @@ impl Published {
     pub(crate) fn new(classes: usize) -> Self {
         Self {
             classes: (0..=classes).map(|_| ClassFigures::default()).collect(),
-            held: AtomicUsize::new(0),
-            held_bytes: AtomicUsize::new(0),
             reserved: AtomicUsize::new(0),
         }
     }
@@ -142,7 +134,6 @@ impl Published {
             figures.returned.bump();
             Self::shelve(figures, bytes);
         }
-        self.total_in(bytes);
     }
 
     /// A buffer of `class` left the shelf for a get: no longer held, and counted as reused.
@@ -152,7 +143,6 @@ impl Published {
             figures.reused.bump();
             Self::unshelve(figures, bytes);
         }
-        self.total_out(bytes);
     }
 
     /// A buffer of `class` came to the shelf from its depot.
@@ -161,7 +151,6 @@ impl Published {
         if let Some(figures) = self.figures(class) {
             Self::shelve(figures, bytes);
         }
-        self.total_in(bytes);
     }
 
     /// A buffer of `class` left the shelf for its depot or for garbage.
@@ -170,7 +159,6 @@ impl Published {
         if let Some(figures) = self.figures(class) {
             Self::unshelve(figures, bytes);
         }
-        self.total_out(bytes);
     }
 
     #[inline(always)]
@@ -181,26 +169,6 @@ impl Published {
         figures
             .held_bytes
             .store(held_bytes.saturating_add(bytes), Ordering::Relaxed);
-    }
-
-    /// A buffer of `bytes` joined the shelf, in the totals.
-    #[inline(always)]
-    fn total_in(&self, bytes: usize) {
-        let held = self.held.load(Ordering::Relaxed);
-        self.held.store(held + 1, Ordering::Relaxed);
-        let held_bytes = self.held_bytes.load(Ordering::Relaxed);
-        self.held_bytes
-            .store(held_bytes.saturating_add(bytes), Ordering::Relaxed);
-    }
-
-    /// A buffer of `bytes` left the shelf, in the totals.
-    #[inline(always)]
-    fn total_out(&self, bytes: usize) {
-        let held = self.held.load(Ordering::Relaxed);
-        self.held.store(held.saturating_sub(1), Ordering::Relaxed);
-        let held_bytes = self.held_bytes.load(Ordering::Relaxed);
-        self.held_bytes
-            .store(held_bytes.saturating_sub(bytes), Ordering::Relaxed);
     }
 
     #[inline(always)]

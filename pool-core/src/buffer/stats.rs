@@ -9,13 +9,14 @@ use std::fmt;
 /// legend.
 ///
 /// The totals balance like a pool's: `created + adopted == idle + in_use() + detached +
-/// discarded.total()` when the pool is quiet. Under concurrent use a buffer on its way from a
-/// thread's cache to a depot can be missed, but none is counted twice in the totals: the
-/// snapshot holds the depots' locks and reads each thread's cache as one figure, so idle
-/// bytes never read above `max_idle_bytes`. Each class balances too, counting buffers that
-/// changed class: one that grew while in use leaves the class it came from (`moved_out`) and
-/// joins the class of its new capacity (`moved_in`). A thread's cache is read class by class,
-/// so under concurrent use a buffer that just changed class can show in both rows' `idle`.
+/// discarded.total()` when the pool is quiet. Under concurrent use the figures are read one by
+/// one: a buffer on its way from a thread's cache to a depot can be missed, and one that just
+/// changed class in a thread's cache can show in both classes' `idle` (and twice in
+/// `total.idle`), but idle bytes never read above `max_idle_bytes`: the snapshot holds the
+/// depots' locks and counts each thread's cache for at most what it reserved of that budget.
+/// Each class balances too, counting buffers that changed class: one that grew while in use
+/// leaves the class it came from (`moved_out`) and joins the class of its new capacity
+/// (`moved_in`).
 ///
 /// # Examples
 ///
