@@ -9,14 +9,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
-/// Snapshots each test reads while the other thread works. Without the fixes the first
-/// overcount came after 38,000 to 670,000 reads (four runs, release build).
-const READS: usize = if cfg!(miri) { 20 } else { 2_000_000 };
+/// Snapshots each test reads while the other thread works, unless `POOL_STRESS_OPS` says
+/// (as `.ci/leaks.sh` does under valgrind). Without the fixes the first overcount came after
+/// 38,000 to 670,000 reads (four runs, release build).
+fn reads() -> usize {
+    const DEFAULT: usize = if cfg!(miri) { 20 } else { 2_000_000 };
+    std::env::var("POOL_STRESS_OPS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT)
+}
 
 /// One test at a time: each wants both cores, one for the worker and one for the reader.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Runs `work` on another thread, over and over, while this thread reads `READS` snapshots
+/// Runs `work` on another thread, over and over, while this thread reads [`reads`] snapshots
 /// with `check`.
 fn read_while(work: impl Fn() + Sync, check: impl Fn()) {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -29,7 +36,7 @@ fn read_while(work: impl Fn() + Sync, check: impl Fn()) {
         });
         // Stops the worker even if a check fails.
         let _stop = Stop(&done);
-        for _ in 0..READS {
+        for _ in 0..reads() {
             check();
         }
     });
