@@ -701,10 +701,11 @@ impl Shared {
             .collect();
         // A shelf's class figures are read one by one while its owner works without a lock,
         // so a buffer that changed class (taken from one, returned to another after growing)
-        // can be read in both. What the shelf holds never exceeds its reservation, which can
-        // only grow while the snapshot holds the depots' locks, and only from budget no one
-        // holds: so each shelf counts in the totals for at most its reservation, and the
-        // totals' bytes never read above `max_idle_bytes`.
+        // can be read in both. What the shelf holds never exceeds its reservation. While the
+        // snapshot holds the depots' locks, a reservation grows only from budget no one holds,
+        // and shrinks only by a buffer leaving for a depot, whose share stays with it until
+        // the depot takes it: so each shelf counts in the totals for at most its reservation,
+        // and the totals' bytes never read above `max_idle_bytes`.
         let mut idle = (0usize, 0usize);
         for row in &rows {
             idle = (idle.0 + row.idle, idle.1.saturating_add(row.idle_bytes));
