@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use support::{Counts, Tracked};
+use support::{Counts, Reports, Tracked};
 
 /// Threads that each take a few objects, return them and exit, `alive` at a time.
 fn churn(pool: &Arc<Pool<Tracked>>, threads: usize, alive: usize, objects: usize) {
@@ -147,17 +147,6 @@ fn one_threads_reservation_never_takes_the_whole_object_budget() {
     );
     drop(held);
     assert_eq!(pool.stats().idle, 8, "and the limit still holds");
-}
-
-/// Reports whatever it is told to, however absurd.
-#[derive(Default)]
-struct Reports(usize);
-
-impl Reset for Reports {
-    fn reset(&mut self) {}
-    fn retained_bytes(&self) -> usize {
-        self.0
-    }
 }
 
 #[test]

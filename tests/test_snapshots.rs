@@ -4,10 +4,13 @@
 //! Each test has one thread move objects in the way that used to be counted twice while the
 //! test thread reads snapshots.
 
-use pool_core::{BufferPool, Pool, Reset};
+mod support;
+
+use pool_core::{BufferPool, Pool};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
+use support::Reports;
 
 /// Snapshots each test reads while the other thread works, unless `POOL_STRESS_OPS` says
 /// (as `.ci/leaks.sh` does under valgrind). Without the fixes the first overcount came after
@@ -50,23 +53,11 @@ impl Drop for Stop<'_> {
     }
 }
 
-/// An object that reports as many bytes as it is told, and keeps them across resets.
-#[derive(Default)]
-struct Weighed(usize);
-
-impl Reset for Weighed {
-    fn reset(&mut self) {}
-
-    fn retained_bytes(&self) -> usize {
-        self.0
-    }
-}
-
 /// A return behind the hot object moves that object into the magazines: published as
 /// leaving the hot slot before it shows in the magazines, never in both.
 #[test]
 fn a_pool_snapshot_never_counts_the_hot_object_twice() {
-    let pool = Pool::<Weighed>::builder()
+    let pool = Pool::<Reports>::builder()
         .max_idle_bytes(1001)
         .thread_cache_bytes(1001)
         .thread_cache(4)

@@ -397,9 +397,7 @@ impl<T> Magazines<T> {
     #[inline]
     fn store_in_room(&mut self, kept: Kept<T>) {
         debug_assert!(self.loaded.len() < self.loaded.capacity());
-        if self.loaded.len() < self.loaded.capacity() {
-            self.loaded.push(kept);
-        }
+        self.loaded.push(kept);
     }
 
     // === the owner's slow path, with the depot locked ===

@@ -236,17 +236,17 @@ macro_rules! buffer_traits {
             }
         }
 
+        /// Grows the buffer as `Vec` does, except that with
+        /// [`zero_on_return`](super::BufferPoolBuilder::zero_on_return) the block it leaves
+        /// is zeroed before it is freed.
+        #[cfg(feature = "bytes")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
         // SAFETY: every method delegates to `Vec<u8>`'s own `BufMut` impl on the buffer
         // this guard owns exclusively, so `Vec`'s guarantees (that `chunk_mut` is valid
         // for writes of `remaining_mut` bytes, and that `advance_mut` only exposes bytes
         // the caller initialised) carry over unchanged. `make_room` before a delegation
         // only replaces the buffer by a bigger one with the same initialised bytes (its
         // length and contents), which `Vec`'s impl then works on as on any other.
-        /// Grows the buffer as `Vec` does, except that with
-        /// [`zero_on_return`](super::BufferPoolBuilder::zero_on_return) the block it leaves
-        /// is zeroed before it is freed.
-        #[cfg(feature = "bytes")]
-        #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
         unsafe impl bytes::BufMut for $guard {
             #[inline]
             fn remaining_mut(&self) -> usize {

@@ -303,7 +303,7 @@ impl Shared {
     /// in it. Otherwise the write's own growth does.
     #[inline]
     pub(crate) fn make_room(&self, buf: &mut Vec<u8>, additional: usize) {
-        if additional > buf.capacity() - buf.len() && self.settings.zero_on_return {
+        if self.settings.zero_on_return && additional > buf.capacity() - buf.len() {
             Self::grow_wiping(buf, additional);
         }
     }
@@ -430,10 +430,9 @@ impl Shared {
     /// first and it is tried once more, as a get does. Returns whether it was kept; a refused
     /// buffer is counted as over the limit and dropped here, after every lock is released.
     #[cold]
-    fn keep_slow(&self, shelved: Shelved) -> bool {
+    fn keep_slow(&self, mut shelved: Shelved) -> bool {
         let mut garbage = Vec::new();
         let mut dropped = Dropped::default();
-        let mut shelved = shelved;
         let mut collected = false;
         let refused = loop {
             match self.try_keep_slow(shelved, &mut garbage, &mut dropped) {
